@@ -1,0 +1,60 @@
+# devices/: the device model (one file per device and per transport).
+VMM_SRCS += devices/devices.c devices/chardev.c devices/serial_16550.c \
+	    devices/pci.c devices/virtio_pci.c devices/virtqueue.c \
+	    devices/virtio_console.c
+
+UNIT_TESTS += tests/unit/test_virtqueue.c tests/unit/test_pci.c \
+	      tests/unit/test_virtio_pci.c tests/unit/test_serial.c \
+	      tests/unit/test_chardev.c
+test_virtqueue_SRCS := devices/virtqueue.c vmm/guest_memory.c
+test_pci_SRCS := devices/pci.c vmm/io_bus.c
+test_virtio_pci_SRCS := devices/virtio_pci.c devices/virtqueue.c devices/pci.c \
+			vmm/io_bus.c vmm/guest_memory.c vmm/main_loop.c
+test_serial_SRCS := devices/serial_16550.c devices/chardev.c vmm/main_loop.c \
+		    vmm/io_bus.c
+test_chardev_SRCS := devices/chardev.c vmm/main_loop.c
+
+# libFuzzer harness for the virtqueue parser (needs clang).
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 20
+FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+	      -fno-sanitize-recover=undefined
+build/fuzz/fuzz_virtqueue: tests/fuzz/fuzz_virtqueue.c devices/virtqueue.c \
+			   devices/virtqueue.h vmm/guest_memory.c lib/log.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_virtqueue.c \
+		devices/virtqueue.c vmm/guest_memory.c lib/log.c
+
+fuzz-virtqueue: build/fuzz/fuzz_virtqueue
+	@mkdir -p build/fuzz/corpus-virtqueue
+	build/fuzz/fuzz_virtqueue -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		build/fuzz/corpus-virtqueue
+
+# The transport's register interface (BARs, config space, kicks).
+FUZZ_VPCI_SRCS := tests/fuzz/fuzz_virtio_pci.c devices/virtio_pci.c \
+	devices/virtqueue.c devices/pci.c vmm/io_bus.c vmm/guest_memory.c \
+	vmm/main_loop.c lib/log.c
+build/fuzz/fuzz_virtio_pci: $(FUZZ_VPCI_SRCS) $(wildcard devices/*.h) \
+			    tests/unit/vm_stubs.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_VPCI_SRCS)
+
+fuzz-virtio-pci: build/fuzz/fuzz_virtio_pci
+	@mkdir -p build/fuzz/corpus-virtio-pci
+	build/fuzz/fuzz_virtio_pci -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		build/fuzz/corpus-virtio-pci
+
+.PHONY: fuzz-virtqueue fuzz-virtio-pci
+
+# platform devices
+VMM_SRCS += vmm/acpi.c vmm/acpi_aml.c vmm/acpi_dsdt.c devices/platform.c \
+	    devices/acpi_pm.c devices/boot_timer.c devices/i8042.c \
+	    devices/cmos_rtc.c
+
+UNIT_TESTS += tests/unit/test_acpi.c tests/unit/test_acpi_aml.c \
+	      tests/unit/test_acpi_platform.c
+test_acpi_SRCS := vmm/acpi.c vmm/acpi_aml.c vmm/acpi_dsdt.c vmm/guest_memory.c
+test_acpi_aml_SRCS := vmm/acpi_aml.c
+test_acpi_platform_SRCS := devices/platform.c devices/acpi_pm.c \
+			   devices/boot_timer.c devices/i8042.c \
+			   devices/cmos_rtc.c vmm/io_bus.c vmm/guest_memory.c

@@ -1,0 +1,38 @@
+/*
+ * Test scenarios: `test=NAME` on the command line picks one from a table
+ * of {name, function}.  A scenario prints its findings and exactly one
+ * result line through result(); the guest powers off when it returns
+ * (scenarios that reboot, crash or run forever simply never return).
+ */
+#ifndef GUEST_SCENARIO_H
+#define GUEST_SCENARIO_H
+
+#include <stdbool.h>
+
+#include "guest/console.h"
+
+struct scenario {
+	const char *name;
+	void (*run)(void);
+};
+
+/* Run the named scenario; prints a failed result for unknown names. */
+void scenario_run(const char *name);
+/* Print "XENON-RESULT test=<current> status=pass|fail <fields>" on every
+ * console.  fields is a printf format for space-separated key=value
+ * pairs (no spaces inside values); may be "". */
+void result(bool pass, const char *fields, ...) PRINTF_LIKE(2, 3);
+
+/* The scenarios (scenarios_*.c). */
+void scn_boot(void);
+void scn_cmdline(void);
+void scn_initrd(void);
+void scn_smp(void);
+void scn_console(void);
+void scn_serial_echo(void);
+void scn_reboot(void);
+void scn_crash(void);
+void scn_fault(void);
+void scn_heartbeat(void);
+
+#endif

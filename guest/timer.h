@@ -1,0 +1,23 @@
+/*
+ * Time: the TSC, its rate taken from kvmclock or measured against the ACPI
+ * PM timer or PIT channel 2 (tsc_calibrate.c); sleeping uses the LAPIC
+ * TSC-deadline timer and hlt when the CPU has one, so an idle guest costs
+ * the host nothing.
+ */
+#ifndef GUEST_TIMER_H
+#define GUEST_TIMER_H
+
+#include <stdint.h>
+
+/* Calibrate (once; later calls return at once).  Needs acpi_init()
+ * and memory_init(). */
+void timer_init(void);
+/* TSC ticks per second (after timer_init). */
+uint64_t tsc_hz(void);
+/* TSC value `us` microseconds from now. */
+uint64_t tsc_after_us(uint64_t us);
+void udelay(uint64_t us);
+/* Wait until the TSC reaches deadline, halted where possible. */
+void sleep_until(uint64_t deadline);
+
+#endif

@@ -1,0 +1,35 @@
+# Unit tests (cmocka).  A module adds tests/unit/test_NAME.c to UNIT_TESTS;
+# each is linked with libxenon.a and, if set, the extra sources in
+# test_NAME_SRCS (for code that lives outside lib/).
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_TESTS))
+
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $$(call obj,$$($$*_SRCS)) $(LIBXENON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $($*_LIBS) -lcmocka $(LDLIBS)
+
+PYTEST ?= pytest-3
+
+check-unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+check-system: all
+	XENON_BUILD=$(abspath $(BUILD)) $(PYTEST) -v -p no:cacheprovider tests/system $(PYTEST_ARGS)
+
+# The whole default suite: the plain build, then the sanitizer build of the
+# same binaries through the same tests.
+check: deps
+	$(MAKE) all
+	$(MAKE) check-unit
+	$(MAKE) SAN=1 all
+	$(MAKE) SAN=1 check-unit
+	XENON_BUILD=$(abspath build) XENON_BUILD_SAN=$(abspath build-san) \
+		$(PYTEST) -v -p no:cacheprovider tests/system $(PYTEST_ARGS)
+
+check-slow: all
+	scripts/build-linux-guest.sh
+	XENON_BUILD=$(abspath $(BUILD)) $(PYTEST) -v -p no:cacheprovider tests/slow $(PYTEST_ARGS)
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh

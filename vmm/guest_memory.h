@@ -1,0 +1,46 @@
+/*
+ * Guest RAM: one memfd (so save, restore and migration can share or stream
+ * it), mapped once into the monitor and registered with KVM as up to two
+ * slots around the 32-bit MMIO hole.
+ */
+#ifndef XENON_GUEST_MEMORY_H
+#define XENON_GUEST_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct guest_region {
+	uint64_t gpa;    /* guest physical start */
+	uint64_t size;
+	uint64_t offset; /* offset in the memfd and in host mapping */
+};
+
+struct guest_memory {
+	int memfd;
+	uint8_t *host;   /* mapping of the whole memfd */
+	uint64_t size;   /* total RAM bytes */
+	unsigned nr_regions;
+	struct guest_region regions[2];
+};
+
+int guest_memory_init(struct guest_memory *mem, uint64_t size);
+void guest_memory_destroy(struct guest_memory *mem);
+
+/*
+ * Host pointer for [gpa, gpa+len) if the whole range is guest RAM inside a
+ * single region, else NULL.  Every device access to guest memory (virtqueue
+ * rings, buffers, boot structures) goes through this check.
+ */
+void *gpa_to_hva(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+/* Copy helpers: -1 if the range is not entirely guest RAM. */
+int guest_memory_write(const struct guest_memory *mem, uint64_t gpa,
+		       const void *src, uint64_t len);
+int guest_memory_read(const struct guest_memory *mem, uint64_t gpa, void *dst,
+		      uint64_t len);
+
+/* RAM bytes below the MMIO hole (for e820 / start_info). */
+uint64_t guest_memory_low_size(const struct guest_memory *mem);
+
+#endif

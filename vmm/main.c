@@ -1,0 +1,120 @@
+/* xenon-vmm: one process per domain. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "devices/devices.h"
+#include "lib/log.h"
+#include "vmm/boot.h"
+#include "vmm/control.h"
+#include "vmm/main_loop.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+static void on_vm_exit(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(vm->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno("wake_fd");
+	if (vm->state == VM_EXITING)
+		main_loop_quit();
+}
+
+static int signal_fd = -1;
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		log_info("signal %u: stopping the domain", si.ssi_signo);
+		vm_request_exit(vm, VM_EXIT_STOPPED);
+	}
+}
+
+/* SIGTERM/SIGINT/SIGHUP end the domain cleanly via the main loop. */
+static int setup_signals(struct vm *vm)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (signal_fd < 0)
+		return -1;
+	return main_loop_add_fd(signal_fd, EPOLLIN, on_signal, vm);
+}
+
+static const char *exit_reason(int status)
+{
+	switch (status) {
+	case VM_EXIT_POWEROFF: return "powered off";
+	case VM_EXIT_REBOOT: return "rebooted";
+	case VM_EXIT_CRASH: return "crashed";
+	case VM_EXIT_INTERNAL: return "stopped on an internal error";
+	case VM_EXIT_STOPPED: return "stopped";
+	default: return "exited";
+	}
+}
+
+static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
+{
+	if (vm_create(vm, opts) < 0)
+		return -1;
+	vm->start_ns = start;
+	if (devices_create(vm) < 0 || boot_load(vm) < 0)
+		return -1;
+	if (setup_signals(vm) < 0 ||
+	    main_loop_add_fd(vm->wake_fd, EPOLLIN, on_vm_exit, vm) < 0)
+		return -1;
+	if (opts->control_path && control_open(vm, opts->control_path) < 0)
+		return -1;
+	if (vcpus_start(vm) < 0)
+		return -1;
+	main_loop_run();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t start = monotonic_ns();
+	struct vmm_options opts;
+	struct vm vm;
+	int status;
+
+	log_init("xenon-vmm", LOG_INFO);
+	if (vmm_options_parse(&opts, argc, argv) < 0)
+		return VM_EXIT_ERROR;
+	if (opts.verbose)
+		log_init("xenon-vmm", LOG_DEBUG);
+	if (main_loop_init() < 0)
+		return VM_EXIT_ERROR;
+
+	if (run(&vm, &opts, start) < 0) {
+		vm_request_exit(&vm, VM_EXIT_ERROR);
+		status = VM_EXIT_ERROR;
+	} else {
+		status = vm.exit_status;
+		log_info("domain %s%s%s", opts.name ? opts.name : "",
+			 opts.name ? " " : "", exit_reason(status));
+	}
+	vcpus_join(&vm);
+	control_close();
+	devices_destroy(&vm);
+	vm_destroy(&vm);
+	if (signal_fd >= 0)
+		close(signal_fd);
+	return status;
+}

@@ -1,0 +1,11 @@
+# vmm/: xenon-vmm core (KVM, vCPUs, memory, boot loaders, control socket).
+VMM_SRCS += vmm/main.c vmm/options.c vmm/vm.c vmm/irq.c vmm/vcpu.c \
+	    vmm/vcpu_dump.c vmm/cpuid.c vmm/guest_memory.c vmm/io_bus.c \
+	    vmm/main_loop.c vmm/control.c vmm/boot.c vmm/boot_cpu.c \
+	    vmm/loader_elf.c vmm/loader_bzimage.c
+VMM_LIBS += -ljansson
+PROGRAMS += $(BUILD)/xenon-vmm
+
+UNIT_TESTS += tests/unit/test_guest_memory.c tests/unit/test_io_bus.c
+test_guest_memory_SRCS := vmm/guest_memory.c
+test_io_bus_SRCS := vmm/io_bus.c

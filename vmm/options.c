@@ -1,0 +1,197 @@
+/* The xenon-vmm command line. */
+#include "vmm/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED };
+
+static const struct option long_opts[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "ramdisk", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'a' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "vcpus", required_argument, NULL, 'c' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "vconsole", required_argument, NULL, OPT_VCONSOLE },
+	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "pty-link", required_argument, NULL, OPT_PTY_LINK },
+	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void vmm_usage(FILE *out)
+{
+	fputs("usage: xenon-vmm --kernel FILE [options]\n"
+	      "Run one domain under KVM.\n\n"
+	      "  -k, --kernel FILE     ELF kernel with a PVH note, or Linux bzImage\n"
+	      "  -i, --initrd FILE     initial ramdisk (also --ramdisk)\n"
+	      "  -a, --cmdline TEXT    kernel command line\n"
+	      "  -m, --memory SIZE     guest RAM in MiB, or with a M/G suffix (default 128)\n"
+	      "  -c, --vcpus N         virtual CPUs (default 1)\n"
+	      "  -n, --name NAME       domain name, for messages\n"
+	      "      --serial SPEC     COM1 console: stdio, pty, file:PATH or null\n"
+	      "                        (default stdio)\n"
+	      "      --vconsole SPEC   virtio-console: stdio, pty, file:PATH or null\n"
+	      "                        (default: no device)\n"
+	      "      --control PATH    control socket (JSON lines: status, pause,\n"
+	      "                        resume, stop, power-button)\n"
+	      "      --pty-link PATH   symlink to the console pty\n"
+	      "      --paused          create the domain paused\n"
+	      "  -v, --verbose         debug messages\n"
+	      "  -h, --help            this text\n\n"
+	      "Exit status: 0 guest powered off, 1 bad input or start failure,\n"
+	      "3 guest reboot, 4 guest crash, 5 KVM internal error, 6 stopped.\n",
+	      out);
+}
+
+static int parse_size_mib(const char *s, uint64_t *mib)
+{
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	if (*end == 'G' || *end == 'g') {
+		if (v > (UINT64_MAX >> 10))
+			return -1;
+		v <<= 10;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		end++;
+	}
+	if (*end == 'i' && (end[-1] == 'G' || end[-1] == 'M'))
+		end++;
+	if (*end)
+		return -1;
+	*mib = v;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v > 1000000)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_chardev(const char *opt, const char *s, struct chardev_spec *c)
+{
+	if (!strcmp(s, "stdio"))
+		c->kind = CHARDEV_STDIO;
+	else if (!strcmp(s, "pty"))
+		c->kind = CHARDEV_PTY;
+	else if (!strcmp(s, "null"))
+		c->kind = CHARDEV_NULL;
+	else if (!strcmp(s, "none"))
+		c->kind = CHARDEV_NONE;
+	else if (!strncmp(s, "file:", 5) && s[5]) {
+		c->kind = CHARDEV_FILE;
+		c->path = s + 5;
+	} else {
+		log_error("--%s: '%s' is not one of stdio, pty, file:PATH, null, none",
+			  opt, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_one(struct vmm_options *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'k': o->kernel = arg; return 0;
+	case 'i': o->initrd = arg; return 0;
+	case 'a': o->cmdline = arg; return 0;
+	case 'n': o->name = arg; return 0;
+	case 'v': o->verbose = true; return 0;
+	case OPT_CONTROL: o->control_path = arg; return 0;
+	case OPT_PTY_LINK: o->pty_link = arg; return 0;
+	case OPT_PAUSED: o->start_paused = true; return 0;
+	case OPT_SERIAL: return parse_chardev("serial", arg, &o->serial);
+	case OPT_VCONSOLE: return parse_chardev("vconsole", arg, &o->vconsole);
+	case 'm':
+		if (parse_size_mib(arg, &o->mem_mib) == 0)
+			return 0;
+		log_error("--memory: '%s' is not a size in MiB", arg);
+		return -1;
+	case 'c':
+		if (parse_uint(arg, &o->vcpus) == 0)
+			return 0;
+		log_error("--vcpus: '%s' is not a number", arg);
+		return -1;
+	default:
+		return -1;
+	}
+}
+
+static int check_options(const struct vmm_options *o)
+{
+	if (!o->kernel) {
+		log_error("no kernel given (--kernel FILE)");
+		return -1;
+	}
+	if (o->mem_mib < 4) {
+		log_error("memory: %" PRIu64 " MiB is too small (at least 4 MiB)",
+			  o->mem_mib);
+		return -1;
+	}
+	if (o->mem_mib > (1ULL << 30)) {
+		log_error("memory: %" PRIu64 " MiB is too large", o->mem_mib);
+		return -1;
+	}
+	if (o->vcpus == 0) {
+		log_error("vcpus: 0 is out of range (at least 1)");
+		return -1;
+	}
+	return 0;
+}
+
+int vmm_options_parse(struct vmm_options *o, int argc, char **argv)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->mem_mib = 128;
+	o->vcpus = 1;
+	o->serial.kind = CHARDEV_STDIO;
+	o->vconsole.kind = CHARDEV_NONE;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:i:a:m:c:n:vh", long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			vmm_usage(stdout);
+			exit(0);
+		}
+		if (c == '?') {
+			log_error("unknown option '%s' (see --help)", argv[optind - 1]);
+			return -1;
+		}
+		if (c == ':') {
+			log_error("option '%s' needs a value", argv[optind - 1]);
+			return -1;
+		}
+		if (parse_one(o, c, optarg) < 0)
+			return -1;
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s' (see --help)", argv[optind]);
+		return -1;
+	}
+	return check_options(o);
+}

@@ -1,0 +1,37 @@
+/* The xenon-vmm command line, parsed once in vmm/options.c. */
+#ifndef XENON_OPTIONS_H
+#define XENON_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum chardev_kind { CHARDEV_NONE, CHARDEV_NULL, CHARDEV_STDIO, CHARDEV_PTY,
+		    CHARDEV_FILE };
+
+/* Where a console's bytes go: "null", "stdio", "pty" or "file:PATH". */
+struct chardev_spec {
+	enum chardev_kind kind;
+	const char *path;        /* CHARDEV_FILE */
+};
+
+struct vmm_options {
+	const char *name;
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	uint64_t mem_mib;
+	unsigned vcpus;
+	struct chardev_spec serial;      /* 16550 COM1 */
+	struct chardev_spec vconsole;    /* virtio-console; NONE = no device */
+	const char *control_path;        /* control socket; NULL = none */
+	const char *pty_link;            /* symlink made to a pty console */
+	bool start_paused;
+	bool verbose;
+};
+
+/* Returns 0 and fills opts, or prints a clear message and returns -1. */
+int vmm_options_parse(struct vmm_options *opts, int argc, char **argv);
+void vmm_usage(FILE *out);
+
+#endif

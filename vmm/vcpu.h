@@ -1,0 +1,32 @@
+/* vCPUs: one thread each running the KVM_RUN loop. */
+#ifndef XENON_VCPU_H
+#define XENON_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+};
+
+int vcpus_create(struct vm *vm);      /* fds, CPUID, MSRs; no threads yet */
+int vcpus_start(struct vm *vm);       /* spawn one thread per vCPU */
+void vcpus_kick(struct vm *vm);       /* make every vCPU leave KVM_RUN */
+void vcpus_join(struct vm *vm);
+void vcpus_destroy(struct vm *vm);
+
+/* CPUID policy (vmm/cpuid.c): what the guest may see on this host. */
+int cpuid_setup(struct vm *vm, struct vcpu *vcpu);
+
+/* Print general and segment registers to stderr, for crash reports. */
+void vcpu_dump_registers(struct vcpu *vcpu);
+
+#endif
