@@ -1,6 +1,7 @@
 #include "daemon/xs_quota.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

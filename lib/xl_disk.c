@@ -215,7 +215,13 @@ static int positional(struct dparse *dp, const char *v)
 			if (strip_prefixes(dp, &v) < 0)
 				return -1;
 			return set_target(dp, v);
-		case FORMAT: return set_format(dp, v);
+		case FORMAT:
+			/* xend's empty cdrom ",hdc:cdrom,r": no format there. */
+			if ((!dp->target || !*dp->target) && strchr(v, ':')) {
+				dp->have[VDEV] = true;
+				return set_vdev(dp, v);
+			}
+			return set_format(dp, v);
 		case VDEV:   return *v ? set_vdev(dp, v) : 0;
 		default:     return set_access(dp, v);
 		}
@@ -408,8 +414,8 @@ static int place(struct dparse *dp)
 	if (!t || !*t)
 		return 0;
 	/* A device given without /dev (phy:sda), as xl-disk-configuration(5)
-	 * says; an image path is left as written. */
-	if (t[0] != '/' && d->backend == XL_BACKEND_PHY)
+	 * says; an image path, or a script's argument, is left as written. */
+	if (t[0] != '/' && d->backend == XL_BACKEND_PHY && !d->script)
 		d->target = xl_xasprintf("/dev/%s", t);
 	else
 		d->target = xl_xstrdup(t);

@@ -60,7 +60,7 @@ class Monitor:
     def start(self, *args, **kw):
         return subprocess.Popen(self.cmd(*args, **kw), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=self.env, text=True, bufsize=1)
+                                env=self.env, text=True)
 
     def check_sanitizer(self, stderr):
         for marker in SAN_MARKERS:
@@ -97,14 +97,25 @@ def result_line(text, test):
     raise AssertionError(f"no XENON-RESULT line for test={test} in:\n{text}")
 
 
+def read_available(stream):
+    """Whatever the pipe holds now, without blocking ("" if nothing)."""
+    import select
+    out = b""
+    while select.select([stream.fileno()], [], [], 0)[0]:
+        chunk = os.read(stream.fileno(), 65536)
+        if not chunk:
+            break
+        out += chunk
+    return out.decode(errors="replace")
+
+
 def wait_for_line(stream, needle, timeout=10.0):
     """Read lines from a text stream until one contains needle."""
     deadline = time.monotonic() + timeout
     seen = []
-    os.set_blocking(stream.fileno(), False)
     buf = ""
     while time.monotonic() < deadline:
-        chunk = stream.read()
+        chunk = read_available(stream)
         if chunk:
             buf += chunk
             while "\n" in buf:

@@ -17,7 +17,7 @@ def no_process_named(name):
 
 def run_bad(vmm, *args, **kw):
     name = f"bad-{uuid.uuid4().hex[:8]}"
-    proc = vmm.run(*args, "--name", name, timeout=20, **kw)
+    proc = vmm.run("--name", name, *args, timeout=20, **kw)
     assert proc.returncode == EXIT_ERROR, (proc.returncode, proc.stderr)
     assert "xenon-vmm:" in proc.stderr
     assert "Segmentation" not in proc.stderr

@@ -3,8 +3,8 @@ import json
 import socket
 import time
 
-from conftest import (EXIT_CRASH, EXIT_REBOOT, EXIT_STOPPED, result_line,
-                      wait_for_line)
+from conftest import (EXIT_CRASH, EXIT_REBOOT, EXIT_STOPPED, read_available,
+                      result_line, wait_for_line)
 
 
 def control(path, cmd):
@@ -56,9 +56,9 @@ def test_pause_resume_stop(vmm, tmp_path):
         reply = control(sock, "pause")
         assert reply["ok"] and reply["state"] == "paused"
         time.sleep(0.2)  # let any tick already in flight drain
-        before = proc.stdout.read() or ""
+        before = read_available(proc.stdout)
         time.sleep(0.6)  # ~12 ticks would be printed if the guest ran
-        assert (proc.stdout.read() or "") == "", "guest ran while paused"
+        assert read_available(proc.stdout) == "", "guest ran while paused"
         last = [l for l in before.splitlines() if "tick" in l]
 
         assert control(sock, "resume")["state"] == "running"

@@ -1,0 +1,315 @@
+/*
+ * xenond: Xenon's management daemon (Xen's xend + xenstored +
+ * xenconsoled).  For now it runs the xenstore service on its event loop;
+ * domain management and consoles join the same loop later.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/event_loop.h"
+#include "daemon/xs_quota.h"
+#include "daemon/xs_server.h"
+#include "daemon/xs_socket.h"
+#include "lib/log.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/xenon"
+#define TICK_MS 1000	/* fdatasync interval: the host-crash window */
+
+struct options {
+	bool foreground, debug;
+	const char *state_dir, *socket, *log_file;
+	struct xs_quota quota;
+};
+
+struct daemon {
+	struct options opt;
+	struct event_loop *loop;
+	struct xs_server *xs;
+	struct xs_socket *sock;
+	int sigfd;
+	struct ev_fd *sigev;
+	struct ev_timer *tick;
+	FILE *log;
+	char pidfile[4096];
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: xenond [OPTION]...\n"
+"Xenon's management daemon: xenstore service (Xen's xs_wire protocol).\n"
+"\n"
+"  --foreground            stay in the foreground (default: daemonize and\n"
+"                          write STATE-DIR/xenond.pid)\n"
+"  --state-dir DIR         where the store is kept (default %s)\n"
+"  --xenstore-socket PATH  xenstore socket (default $XENSTORED_PATH, else\n"
+"                          %s)\n"
+"  --xenstore-quota NAME=VALUE\n"
+"                          set a quota, repeatable: nodes (1000), watches\n"
+"                          (128), transactions (10), value-size (2048),\n"
+"                          perms (5), tx-nodes (1024), queue-bytes (4194304)\n"
+"  --log-file PATH         log here (default: stderr; STATE-DIR/xenond.log\n"
+"                          when daemonized)\n"
+"  --debug                 log every request\n"
+"  --help                  show this help\n",
+		DEFAULT_STATE_DIR, XS_SOCKET_DEFAULT);
+}
+
+enum { OPT_FG = 256, OPT_STATE, OPT_SOCK, OPT_LOG, OPT_QUOTA, OPT_DEBUG };
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, OPT_FG },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "xenstore-socket", required_argument, NULL, OPT_SOCK },
+		{ "xenstore-quota", required_argument, NULL, OPT_QUOTA },
+		{ "log-file", required_argument, NULL, OPT_LOG },
+		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[256];
+	int c;
+
+	o->state_dir = DEFAULT_STATE_DIR;
+	o->socket = getenv("XENSTORED_PATH");
+	if (!o->socket || !*o->socket)
+		o->socket = XS_SOCKET_DEFAULT;
+	xs_quota_defaults(&o->quota);
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FG: o->foreground = true; break;
+		case OPT_STATE: o->state_dir = optarg; break;
+		case OPT_SOCK: o->socket = optarg; break;
+		case OPT_LOG: o->log_file = optarg; break;
+		case OPT_DEBUG: o->debug = true; break;
+		case OPT_QUOTA:
+			if (xs_quota_set(&o->quota, optarg, err, sizeof(err))) {
+				log_error("--xenstore-quota: %s", err);
+				return -1;
+			}
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s' (see --help)", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- signals and timers ---------------------------------------------------- */
+
+static void on_signal(void *opaque, unsigned events)
+{
+	struct daemon *d = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: nothing to reload");
+			continue;
+		}
+		log_info("signal %u: shutting down", si.ssi_signo);
+		event_loop_stop(d->loop);
+	}
+}
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sigfd < 0)
+		return -1;
+	d->sigev = event_loop_add_fd(d->loop, d->sigfd, EV_READ, on_signal, d);
+	return d->sigev ? 0 : -1;
+}
+
+static void on_tick(void *opaque)
+{
+	struct daemon *d = opaque;
+
+	xs_server_tick(d->xs);
+}
+
+/* --- daemonizing ------------------------------------------------------------ */
+
+/*
+ * Fork; the parent waits until the child reports it is serving (so a
+ * script can use the socket as soon as xenond returns) and exits 0, or
+ * exits 1 if the child failed.  Returns the write end in the child.
+ */
+static int daemonize(void)
+{
+	int pfd[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(pfd[1]);
+		_exit(read(pfd[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(pfd[0]);
+	setsid();
+	if (chdir("/") < 0)
+		log_warn("chdir /: %s", strerror(errno));
+	return pfd[1];
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+static int write_pidfile(struct daemon *d)
+{
+	FILE *f;
+
+	snprintf(d->pidfile, sizeof(d->pidfile), "%s/xenond.pid",
+		 d->opt.state_dir);
+	f = fopen(d->pidfile, "we");
+	if (!f) {
+		log_errno("cannot write %s", d->pidfile);
+		d->pidfile[0] = '\0';
+		return -1;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	return 0;
+}
+
+static int open_log(struct daemon *d)
+{
+	static char path[4096];
+	const char *file = d->opt.log_file;
+
+	if (!file && !d->opt.foreground) {
+		snprintf(path, sizeof(path), "%s/xenond.log",
+			 d->opt.state_dir);
+		file = path;
+	}
+	if (!file)
+		return 0;
+	d->log = fopen(file, "ae");
+	if (!d->log) {
+		log_errno("cannot open log file %s", file);
+		return -1;
+	}
+	setvbuf(d->log, NULL, _IOLBF, 0);
+	log_set_file(d->log);
+	return 0;
+}
+
+/* --- start and stop ---------------------------------------------------------- */
+
+static int start(struct daemon *d)
+{
+	char err[512];
+
+	d->loop = event_loop_new();
+	if (!d->loop || setup_signals(d) < 0) {
+		log_errno("cannot set up the event loop");
+		return -1;
+	}
+	d->xs = xs_server_new(&d->opt.quota, d->opt.state_dir, err,
+			      sizeof(err));
+	if (!d->xs) {
+		log_error("xenstore: %s", err);
+		return -1;
+	}
+	d->sock = xs_socket_open(d->loop, d->xs, d->opt.socket, err,
+				 sizeof(err));
+	if (!d->sock) {
+		log_error("xenstore: %s", err);
+		return -1;
+	}
+	d->tick = event_loop_add_timer(d->loop, TICK_MS, true, on_tick, d);
+	if (!d->tick) {
+		log_errno("cannot add timer");
+		return -1;
+	}
+	return 0;
+}
+
+static void stop(struct daemon *d)
+{
+	xs_socket_close(d->sock);
+	if (d->xs && xs_server_compact(d->xs) == 0)
+		log_info("xenstore: snapshot written");
+	xs_server_free(d->xs);
+	event_loop_free(d->loop);
+	if (d->sigfd > 0)
+		close(d->sigfd);
+	if (d->pidfile[0])
+		unlink(d->pidfile);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .sigfd = -1 };
+	int ready_fd = -1, rc = 1;
+
+	log_init("xenond", LOG_INFO);
+	if (parse_options(argc, argv, &d.opt) < 0)
+		return 1;
+	if (d.opt.debug)
+		log_init("xenond", LOG_DEBUG);
+	umask(022);
+	if (!d.opt.foreground && (ready_fd = daemonize()) < 0) {
+		log_errno("cannot daemonize");
+		return 1;
+	}
+	if (open_log(&d) == 0 && start(&d) == 0) {
+		if (ready_fd >= 0) {
+			write_pidfile(&d);
+			detach_stdio();
+			if (write(ready_fd, "R", 1) < 0)
+				log_warn("cannot notify parent");
+			close(ready_fd);
+		}
+		log_info("serving xenstore on %s, state in %s", d.opt.socket,
+			 d.opt.state_dir);
+		rc = event_loop_run(d.loop) < 0 ? 1 : 0;
+	} else if (d.log) {
+		fprintf(stderr, "xenond: failed to start; see the log file\n");
+	}
+	stop(&d);
+	log_info("stopped");
+	if (d.log)
+		fclose(d.log);
+	return rc;
+}

@@ -1,0 +1,35 @@
+# daemon/: xenond, the management daemon (xend + xenstored + xenconsoled).
+# The xenstore service is transport-independent (xs_server/xs_conn) and
+# split one concern per file; xs_socket.c is its UNIX socket transport.
+XS_CORE_SRCS := daemon/xs_hmap.c daemon/xs_buf.c daemon/xs_path.c \
+		daemon/xs_perms.c daemon/xs_store.c daemon/xs_record.c \
+		daemon/xs_persist.c daemon/xs_quota.c daemon/xs_watch.c \
+		daemon/xs_db.c daemon/xs_txn.c daemon/xs_conn.c \
+		daemon/xs_events.c daemon/xs_ops_node.c daemon/xs_ops_watch.c \
+		daemon/xs_ops_domain.c daemon/xs_control.c daemon/xs_server.c
+
+LIB_SRCS += lib/xs_wire.c
+
+XENOND_SRCS += daemon/main.c daemon/event_loop.c daemon/xs_socket.c \
+	       $(XS_CORE_SRCS)
+XENOND_LIBS +=
+PROGRAMS += $(BUILD)/xenond
+
+UNIT_TESTS += tests/unit/test_xenstore_store.c tests/unit/test_xenstore_ops.c \
+	      tests/unit/test_xenstore_txn.c tests/unit/test_xenstore_watch.c \
+	      tests/unit/test_xenstore_persist.c
+test_xenstore_store_SRCS := $(XS_CORE_SRCS)
+test_xenstore_ops_SRCS := $(XS_CORE_SRCS)
+test_xenstore_txn_SRCS := $(XS_CORE_SRCS)
+test_xenstore_watch_SRCS := $(XS_CORE_SRCS)
+test_xenstore_persist_SRCS := $(XS_CORE_SRCS)
+
+# Benchmark: build, start a private xenond, measure reads/s and writes/s.
+$(BUILD)/xenstore_bench: bench/xenstore_bench.c $(LIBXENON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-xenstore: $(BUILD)/xenond $(BUILD)/xenstore_bench
+	$(BUILD)/xenstore_bench --xenond $(BUILD)/xenond $(BENCH_ARGS)
+
+.PHONY: bench-xenstore
