@@ -25,11 +25,8 @@ static char cmdline_buf[PLAT_CMDLINE_MAX] NOINIT;
 static void copy_cmdline(uint64_t pa)
 {
 	const char *src = (const char *)pa;
-	size_t n = 0;
+	size_t n = pa ? strnlen(src, sizeof(cmdline_buf) - 1) : 0;
 
-	if (pa)
-		while (n < sizeof(cmdline_buf) - 1 && src[n])
-			n++;
 	memcpy(cmdline_buf, src, n);
 	cmdline_buf[n] = '\0';
 	boot.cmdline = cmdline_buf;

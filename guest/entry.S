@@ -14,6 +14,8 @@
 #include "guest/layout.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define TABLE (PTE_P + PTE_W + PTE_U)           /* points at a table */
+#define LARGE (PTE_P + PTE_W + PTE_U + PTE_PS)  /* maps a 2 MiB/1 GiB page */
 
 /* The note QEMU and xenon-vmm look for.  QEMU pads the name to the
  * segment's alignment, so keep the note 4-byte aligned; the descriptor
@@ -52,10 +54,10 @@ pvh_start:
 	cpuid
 	btl $CPUID_PDPE1GB_BIT, %edx
 	jnc 2f
-	movl $(PTE_P + PTE_W + PTE_PS), boot_pdpt
-	movl $(0x40000000 + PTE_P + PTE_W + PTE_PS), boot_pdpt + 8
-	movl $(0x80000000 + PTE_P + PTE_W + PTE_PS), boot_pdpt + 16
-	movl $(0xc0000000 + PTE_P + PTE_W + PTE_PS + PTE_PWT + PTE_PCD), boot_pdpt + 24
+	movl $LARGE, boot_pdpt
+	movl $(0x40000000 + LARGE), boot_pdpt + 8
+	movl $(0x80000000 + LARGE), boot_pdpt + 16
+	movl $(0xc0000000 + LARGE + PTE_PWT + PTE_PCD), boot_pdpt + 24
 
 2:	movl %cr4, %eax
 	orl $CR4_PAE, %eax
@@ -106,6 +108,11 @@ gdt:
 	.quad 0x00af9a000000ffff        /* GDT_CODE64 */
 	.quad 0x00cf92000000ffff        /* GDT_DATA: flat 4 GiB read/write */
 	.quad 0x00cf9a000000ffff        /* GDT_CODE32: flat 4 GiB */
+	.quad 0x00affa000000ffff        /* GDT_UCODE64: DPL 3 */
+	.quad 0x00cff2000000ffff        /* GDT_UDATA: DPL 3 */
+	.globl gdt_tss
+gdt_tss:
+	.quad 0, 0                      /* GDT_TSS: filled in by user_init() */
 gdt_end:
 	.if gdt_end - gdt != GDT_BYTES
 	.error "GDT_BYTES in layout.h does not match the GDT"
@@ -121,26 +128,27 @@ gdt_ptr:
  * four entries point at four page directories of 2 MiB pages covering
  * [0, 4 GiB).  The top GiB (the MMIO hole: PCI BARs, IOAPIC, LAPIC) is
  * uncached.  pvh_start rewrites the four PDPT entries into 1 GiB pages
- * when the CPU has them.
+ * when the CPU has them.  Every level has PTE_U so user_call() can run
+ * code and touch memory anywhere.
  */
 	.balign 4096
 	.globl boot_pml4, boot_pdpt, boot_pd
 boot_pml4:
-	.quad boot_pdpt + PTE_P + PTE_W
+	.quad boot_pdpt + TABLE
 	.fill 511, 8, 0
 boot_pdpt:
-	.quad boot_pd + PTE_P + PTE_W
-	.quad boot_pd + 0x1000 + PTE_P + PTE_W
-	.quad boot_pd + 0x2000 + PTE_P + PTE_W
-	.quad boot_pd + 0x3000 + PTE_P + PTE_W
+	.quad boot_pd + TABLE
+	.quad boot_pd + 0x1000 + TABLE
+	.quad boot_pd + 0x2000 + TABLE
+	.quad boot_pd + 0x3000 + TABLE
 	.fill 508, 8, 0
 boot_pd:
 	.set pde, 0
 	.rept 2048
 	.if pde >= 1536
-	.quad (pde << 21) + PTE_P + PTE_W + PTE_PS + PTE_PWT + PTE_PCD
+	.quad (pde << 21) + LARGE + PTE_PWT + PTE_PCD
 	.else
-	.quad (pde << 21) + PTE_P + PTE_W + PTE_PS
+	.quad (pde << 21) + LARGE
 	.endif
 	.set pde, pde + 1
 	.endr

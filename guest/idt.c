@@ -3,10 +3,11 @@
 
 #include "guest/console.h"
 #include "guest/lapic.h"
-#include "guest/memory.h"
 #include "guest/layout.h"
+#include "guest/memory.h"
 #include "guest/power.h"
 #include "guest/scenario.h"
+#include "guest/user.h"
 #include "guest/x86.h"
 
 struct idt_gate {
@@ -53,8 +54,8 @@ void idt_load(void)
 
 /* Gates for the exceptions and the spurious vector only; device vectors
  * get theirs when allocated.  An interrupt on a vector nobody asked for
- * meets a not-present gate and is reported as #NP (error code vector*8+2)
- * instead of being dropped silently.  Fewer gates also means a shorter
+ * meets a not-present gate and is reported as #NP (error code vector*8 +
+ * 3) instead of being dropped silently.  Fewer gates also means a shorter
  * boot where each instruction is emulated. */
 void idt_init(void)
 {
@@ -109,6 +110,8 @@ void isr_dispatch(struct irq_frame *f)
 {
 	uint64_t v = f->vector;
 
+	if (v < 32 && (f->cs & 3) == 3)
+		user_check_exit(f);  /* user_call() coming back, or a real fault */
 	if (v < 32)
 		fatal_exception(f);
 	if (v == SPURIOUS_VECTOR)

@@ -15,6 +15,7 @@
 #include "guest/power.h"
 #include "guest/scenario.h"
 #include "guest/serial.h"
+#include "guest/user.h"
 #include "guest/virtio_console.h"
 #include "guest/x86.h"
 #include "lib/platform.h"
@@ -39,6 +40,7 @@ void guest_main(uint32_t start_info_pa)
 	outb(PLAT_PORT_BOOT_TIMER, PLAT_BOOT_TIMER_MAGIC);
 	printk("xenon-guest: boot-timer\n");
 	idt_init();
+	user_init();
 	if (!bootinfo_init(start_info_pa)) {
 		printk("xenon-guest: no PVH start_info at 0x%x\n", start_info_pa);
 		result(false, "reason=bad-start-info");

@@ -85,7 +85,7 @@ static uint64_t *next_table(uint64_t *e)
 
 		if (!t)
 			return NULL;
-		*e = (uint64_t)t | PTE_P | PTE_W;
+		*e = (uint64_t)t | PTE_P | PTE_W | PTE_U;
 	}
 	if (*e & PTE_PS)
 		return NULL;
@@ -118,7 +118,7 @@ bool map_identity(uint64_t addr, uint64_t size, bool uncached)
 {
 	bool gb = memory_gb_pages();
 	uint64_t step = gb ? GIB : MIB2;
-	uint64_t flags = PTE_P | PTE_W | PTE_PS |
+	uint64_t flags = PTE_P | PTE_W | PTE_U | PTE_PS |
 			 (uncached ? PTE_PCD | PTE_PWT : 0);
 	uint64_t a = addr & ~(step - 1), end = align_up(addr + size, step);
 

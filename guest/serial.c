@@ -20,26 +20,43 @@ enum {
 #define FIFO_SIZE      16
 
 /* Bytes that were already received when we reset the FIFOs. */
-static char early[FIFO_SIZE];
+#define EARLY_MAX        64
+#define EARLY_IDLE_POLLS 16
+static char early[EARLY_MAX];
 static unsigned early_len, early_pos;
 
-/* Input can be waiting before we run (the monitor feeds stdin to the
- * UART at once) and a FIFO reset would drop it: keep it aside first. */
+/*
+ * Input can be waiting before we run (monitors feed stdin to the UART at
+ * once) and the FIFO reset in serial_init() would drop it, so keep it
+ * aside first.  Once a byte is there more usually follow (QEMU refills
+ * the receive register a little after each read): keep reading until the
+ * line stays quiet for a few polls.  No input costs one port read.
+ */
 static void save_early_input(void)
 {
-	while (early_len < FIFO_SIZE && (inb(COM1 + UART_LSR) & LSR_DATA_READY))
-		early[early_len++] = (char)inb(COM1 + UART_DATA);
+	unsigned idle = 0;
+
+	if (!(inb(COM1 + UART_LSR) & LSR_DATA_READY))
+		return;
+	while (early_len < EARLY_MAX && idle < EARLY_IDLE_POLLS) {
+		if (inb(COM1 + UART_LSR) & LSR_DATA_READY) {
+			early[early_len++] = (char)inb(COM1 + UART_DATA);
+			idle = 0;
+		} else {
+			idle++;
+		}
+	}
 }
 
 void serial_init(void)
 {
 	save_early_input();
+	outb(COM1 + UART_FCR, 0xc7);  /* FIFOs on and cleared, at once */
 	outb(COM1 + UART_IER, 0x00);  /* polled: no interrupts */
 	outb(COM1 + UART_LCR, 0x80);  /* divisor latch access */
 	outb(COM1 + UART_DLL, 0x01);  /* 115200 baud */
 	outb(COM1 + UART_DLM, 0x00);
 	outb(COM1 + UART_LCR, 0x03);  /* 8N1 */
-	outb(COM1 + UART_FCR, 0xc7);  /* FIFOs on and cleared */
 	outb(COM1 + UART_MCR, 0x03);  /* DTR, RTS */
 }
 
