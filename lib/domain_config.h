@@ -18,6 +18,8 @@
 #define DOMAIN_MAX_VCPUS          128
 #define DOMAIN_MAX_MEMORY_MB      (1ULL << 30)  /* as xenon-vmm --memory */
 #define DOMAIN_MAX_HOST_CPUS      1024          /* CPUs a cpus= list can name */
+#define DOMAIN_MAX_DISKS          256
+#define DOMAIN_MAX_VIFS           64
 #define DOMAIN_DEFAULT_MEMORY_MB  128
 #define DOMAIN_DEFAULT_CPU_WEIGHT 256
 #define XL_DEFAULT_BRIDGE         "xenbr0"

@@ -10,11 +10,6 @@ LIB_SRCS += lib/xl_util.c lib/xl_msgs.c lib/xl_parse.c lib/xl_config.c \
 	    lib/xl_keys.c lib/xl_devices.c lib/xl_finish.c \
 	    lib/xl_finish_dev.c lib/domain_config.c lib/xl_json.c
 
-# tests/module.mk names $(LIBXENON) in its pattern rule when it is read,
-# before the top-level Makefile sets it; defining it here (to the same
-# value) makes unit tests actually link libxenon.a.
-LIBXENON := $(BUILD)/libxenon.a
-
 UNIT_TESTS += tests/unit/test_xl_config.c tests/unit/test_xl_disk.c \
 	      tests/unit/test_xl_vif.c tests/unit/test_xl_domain.c \
 	      tests/unit/test_xl_corpus.c

@@ -65,7 +65,7 @@ static struct xl_setting *find(const struct xl_config *cfg, const char *key,
 	return NULL;
 }
 
-void xl_config_set(struct xl_config *cfg, const char *key, size_t len,
+int xl_config_set(struct xl_config *cfg, const char *key, size_t len,
 		   const struct xl_loc *loc, struct xl_value *v, bool warn,
 		   struct xl_msgs *msgs)
 {
@@ -82,11 +82,18 @@ void xl_config_set(struct xl_config *cfg, const char *key, size_t len,
 		xl_value_free(s->value);
 		s->value = v;
 		s->loc = *loc;
-		return;
+		return 0;
+	}
+	if (cfg->n >= XL_CONFIG_MAX_SETTINGS) {
+		xl_msgs_add(msgs, XL_ERROR, loc, "too many settings (at most %d "
+			    "different keys)", XL_CONFIG_MAX_SETTINGS);
+		xl_value_free(v);
+		return -1;
 	}
 	xl_xgrow((void **)&cfg->v, cfg->n, &cfg->cap, sizeof(*cfg->v));
 	cfg->v[cfg->n] = (struct xl_setting){ xl_xstrndup(key, len), *loc, v };
 	cfg->n++;
+	return 0;
 }
 
 const struct xl_setting *xl_config_get(const struct xl_config *cfg,

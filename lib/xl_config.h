@@ -22,6 +22,9 @@
 #define XL_CONFIG_MAX_BYTES (1024 * 1024)
 /* Lists nest at most this deep (the parser recurses once per level). */
 #define XL_CONFIG_MAX_DEPTH 32
+/* Distinct keys per config: real ones have a few dozen, and lookups are
+ * linear. */
+#define XL_CONFIG_MAX_SETTINGS 1024
 /* Messages kept per xl_msgs; later ones are only counted. */
 #define XL_MSGS_MAX 200
 

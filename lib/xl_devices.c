@@ -69,6 +69,17 @@ static void device_ctx(struct xl_spec_ctx *ctx, struct dc_builder *b,
 	*ctx = (struct xl_spec_ctx){ b->msgs, item->loc, label };
 }
 
+/* Checks between devices are quadratic; keep the count sane. */
+static int too_many(struct dc_builder *b, const struct xl_setting *s,
+		    size_t n, size_t max)
+{
+	if (n <= max)
+		return 0;
+	xl_msgs_add(b->msgs, XL_ERROR, &s->value->loc, "%s: %zu entries, at "
+		    "most %zu", s->key, n, max);
+	return -1;
+}
+
 static int key_disk(struct dc_builder *b, const struct xl_setting *s)
 {
 	struct domain_config *dc = b->dc;
@@ -77,7 +88,7 @@ static int key_disk(struct dc_builder *b, const struct xl_setting *s)
 	int rc = 0;
 
 	if (xl_want_string_list(s->value, s->key, b->msgs, &single, &items,
-				&n) < 0)
+				&n) < 0 || too_many(b, s, n, DOMAIN_MAX_DISKS) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct xl_spec_ctx ctx;
@@ -103,7 +114,7 @@ static int key_vif(struct dc_builder *b, const struct xl_setting *s)
 	int rc = 0;
 
 	if (xl_want_string_list(s->value, s->key, b->msgs, &single, &items,
-				&n) < 0)
+				&n) < 0 || too_many(b, s, n, DOMAIN_MAX_VIFS) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct xl_spec_ctx ctx;

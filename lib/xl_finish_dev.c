@@ -137,7 +137,10 @@ static void check_vif_pair(struct dc_builder *b, const struct xl_vif *a,
 {
 	char mac[18];
 
-	if (!memcmp(a->mac, v->mac, 6)) {
+	/* Two generated MACs only collide on a duplicate devid, which is
+	 * reported already. */
+	if (!memcmp(a->mac, v->mac, 6) &&
+	    (a->mac_given || v->mac_given || a->devid != v->devid)) {
 		xl_mac_format(v->mac, mac);
 		xl_msgs_add(b->msgs, XL_ERROR, &v->loc, "vif: '%s': MAC %s is "
 			    "already used by '%s'%s", v->spec, mac, a->spec,

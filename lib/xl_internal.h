@@ -37,8 +37,8 @@ struct xl_value;
 
 void xl_value_free(struct xl_value *v);
 /* Store KEY (LEN bytes) = V, taking V; replacing an earlier value warns if
- * WARN. */
-void xl_config_set(struct xl_config *cfg, const char *key, size_t len,
+ * WARN.  -1 (V freed, error added) past XL_CONFIG_MAX_SETTINGS keys. */
+int xl_config_set(struct xl_config *cfg, const char *key, size_t len,
 		   const struct xl_loc *loc, struct xl_value *v, bool warn,
 		   struct xl_msgs *msgs);
 /* Parse a whole file's text, START being the position of its first byte. */

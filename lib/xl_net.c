@@ -137,6 +137,11 @@ int xl_rate_parse(const char *s, uint64_t *bytes_per_sec,
 		return -1;
 	if (at && interval_part(at + 1, &us, why) < 0)
 		return -1;
+	/* The backend is given rate x interval: that must fit too. */
+	if (bps > UINT64_MAX / us) {
+		*why = "rate too high";
+		return -1;
+	}
 	*bytes_per_sec = bps;
 	*interval_us = us;
 	return 0;

@@ -86,7 +86,7 @@ static const char *describe(const struct parser *ps, char buf[16])
 	if (c == '\n')
 		return "end of line";
 	if (isprint(c))
-		snprintf(buf, 16, "'%c'", c);
+		snprintf(buf, 16, c == '\'' ? "\"%c\"" : "'%c'", c);
 	else
 		snprintf(buf, 16, "byte 0x%02x", (unsigned)c);
 	return buf;
@@ -284,11 +284,10 @@ static struct xl_value *parse_number(struct parser *ps)
 
 static struct xl_value *parse_value(struct parser *ps, unsigned depth);
 
-static int list_add(struct xl_value *list, struct xl_value *item, size_t *cap)
+static void list_add(struct xl_value *list, struct xl_value *item, size_t *cap)
 {
 	xl_xgrow((void **)&list->items, list->n_items, cap, sizeof(item));
 	list->items[list->n_items++] = item;
-	return 0;
 }
 
 static struct xl_value *parse_list(struct parser *ps, unsigned depth)
@@ -432,8 +431,7 @@ static int parse_setting(struct parser *ps, struct xl_config *cfg)
 		xl_value_free(v);
 		return -1;
 	}
-	xl_config_set(cfg, key, len, &kloc, v, true, ps->msgs);
-	return 0;
+	return xl_config_set(cfg, key, len, &kloc, v, true, ps->msgs);
 }
 
 int xl_parse_text(struct xl_config *cfg, const struct xl_loc *start,
@@ -509,6 +507,5 @@ int xl_parse_override(struct xl_config *cfg, const struct xl_loc *start,
 	xl_msgs_free(&tries);
 	if (!v)
 		return -1;
-	xl_config_set(cfg, key, klen, &kloc, v, false, msgs);
-	return 0;
+	return xl_config_set(cfg, key, klen, &kloc, v, false, msgs);
 }

@@ -232,7 +232,7 @@ static void test_list_errors(void **state)
 	want_error("d = [ 'a',\n  'b'\n", "t.cfg:1:5: unterminated list: no "
 		     "']' for this '['");
 	want_error("d = [ 'a' 'b' ]", "t.cfg:1:11: expected ',' or ']' in the "
-		     "list opened at 1:5, found '''");
+		     "list opened at 1:5, found \"'\"");
 	want_error("d = [ , ]", "t.cfg:1:7: expected a value (a quoted "
 		     "string, a number or a [list]), found ','");
 	want_error("d = [ 'a',, ]", "t.cfg:1:11: expected a value (a quoted "
@@ -467,6 +467,24 @@ static void test_message_cap(void **state)
 	done(p);
 }
 
+static void test_setting_cap(void **state)
+{
+	char *text = malloc(1100 * 12), *o = text;
+	struct parsed *p;
+
+	(void)state;
+	for (int i = 0; i < 1100; i++)
+		o += sprintf(o, "k%d = %d\n", i, i);
+	p = parse(text);
+	assert_int_equal(p->rc, -1);
+	assert_int_equal(p->cfg.n, XL_CONFIG_MAX_SETTINGS);
+	assert_int_equal(p->m.n, 1);
+	assert_string_equal(p->m.v[0].text, "t.cfg:1025:1: too many settings "
+			    "(at most 1024 different keys)");
+	free(text);
+	done(p);
+}
+
 static void test_type_names(void **state)
 {
 	(void)state;
@@ -495,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_parse_integer),
 		cmocka_unit_test(test_file_api),
 		cmocka_unit_test(test_message_cap),
+		cmocka_unit_test(test_setting_cap),
 		cmocka_unit_test(test_type_names),
 	};
 
