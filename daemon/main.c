@@ -28,6 +28,7 @@ struct options {
 	bool foreground, debug;
 	const char *state_dir, *socket, *log_file;
 	struct xs_quota quota;
+	char *owned[3];		/* absolute copies made by absolutize() */
 };
 
 struct daemon {
@@ -65,6 +66,27 @@ static void usage(FILE *out)
 }
 
 enum { OPT_FG = 256, OPT_STATE, OPT_SOCK, OPT_LOG, OPT_QUOTA, OPT_DEBUG };
+
+/* A daemon runs in "/": make relative paths absolute while we can. */
+static int absolutize(struct options *o)
+{
+	const char **paths[3] = { &o->state_dir, &o->socket, &o->log_file };
+	char cwd[4096];
+
+	for (int i = 0; i < 3; i++) {
+		const char *p = *paths[i];
+
+		if (!p || p[0] == '/')
+			continue;
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    asprintf(&o->owned[i], "%s/%s", cwd, p) < 0) {
+			log_errno("cannot resolve %s", p);
+			return -1;
+		}
+		*paths[i] = o->owned[i];
+	}
+	return 0;
+}
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -107,7 +129,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		log_error("unexpected argument '%s' (see --help)", argv[optind]);
 		return -1;
 	}
-	return 0;
+	return absolutize(o);
 }
 
 /* --- signals and timers ---------------------------------------------------- */
@@ -218,6 +240,16 @@ static int open_log(struct daemon *d)
 	const char *file = d->opt.log_file;
 
 	if (!file && !d->opt.foreground) {
+		/* The state directory may not exist yet on a first start. */
+		snprintf(path, sizeof(path), "%s", d->opt.state_dir);
+		for (char *p = path + 1; *p; p++) {
+			if (*p == '/') {
+				*p = '\0';
+				mkdir(path, 0755);
+				*p = '/';
+			}
+		}
+		mkdir(path, 0700);
 		snprintf(path, sizeof(path), "%s/xenond.log",
 			 d->opt.state_dir);
 		file = path;
@@ -284,8 +316,11 @@ int main(int argc, char **argv)
 	int ready_fd = -1, rc = 1;
 
 	log_init("xenond", LOG_INFO);
-	if (parse_options(argc, argv, &d.opt) < 0)
+	if (parse_options(argc, argv, &d.opt) < 0) {
+		for (int i = 0; i < 3; i++)
+			free(d.opt.owned[i]);
 		return 1;
+	}
 	if (d.opt.debug)
 		log_init("xenond", LOG_DEBUG);
 	umask(022);
@@ -311,5 +346,7 @@ int main(int argc, char **argv)
 	log_info("stopped");
 	if (d.log)
 		fclose(d.log);
+	for (int i = 0; i < 3; i++)
+		free(d.opt.owned[i]);
 	return rc;
 }

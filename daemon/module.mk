@@ -18,11 +18,13 @@ PROGRAMS += $(BUILD)/xenond
 UNIT_TESTS += tests/unit/test_xenstore_store.c tests/unit/test_xenstore_ops.c \
 	      tests/unit/test_xenstore_txn.c tests/unit/test_xenstore_watch.c \
 	      tests/unit/test_xenstore_persist.c
-test_xenstore_store_SRCS := $(XS_CORE_SRCS)
-test_xenstore_ops_SRCS := $(XS_CORE_SRCS)
-test_xenstore_txn_SRCS := $(XS_CORE_SRCS)
-test_xenstore_watch_SRCS := $(XS_CORE_SRCS)
-test_xenstore_persist_SRCS := $(XS_CORE_SRCS)
+# Each test links the whole service core plus the in-process test client.
+XS_TEST_SRCS := $(XS_CORE_SRCS) tests/unit/test_xenstore_util.c
+test_xenstore_store_SRCS := $(XS_TEST_SRCS)
+test_xenstore_ops_SRCS := $(XS_TEST_SRCS)
+test_xenstore_txn_SRCS := $(XS_TEST_SRCS)
+test_xenstore_watch_SRCS := $(XS_TEST_SRCS)
+test_xenstore_persist_SRCS := $(XS_TEST_SRCS)
 
 # Benchmark: build, start a private xenond, measure reads/s and writes/s.
 $(BUILD)/xenstore_bench: bench/xenstore_bench.c $(LIBXENON)
@@ -33,3 +35,6 @@ bench-xenstore: $(BUILD)/xenond $(BUILD)/xenstore_bench
 	$(BUILD)/xenstore_bench --xenond $(BUILD)/xenond $(BENCH_ARGS)
 
 .PHONY: bench-xenstore
+
+# Keep the shared test client object between test builds.
+.SECONDARY: $(BUILD)/obj/tests/unit/test_xenstore_util.o

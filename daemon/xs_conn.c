@@ -110,6 +110,10 @@ void xs_send_event(struct xs_conn *c, const char *path, const char *token)
 	    c->srv->quota.queue_bytes) {
 		/* Dropping events silently would break the client's view
 		 * of the store; closing tells it to reconnect and resync. */
+		log_warn("xenstore: conn %llu dom%u has %zu bytes unread; "
+			 "output queue full, closing it",
+			 (unsigned long long)c->serial, c->who.domid,
+			 xs_buf_len(&c->out));
 		set_closing(c, "output queue full (client not reading)");
 		return;
 	}
