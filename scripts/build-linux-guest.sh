@@ -84,6 +84,7 @@ if [ -n "$KPKG" ]; then
 	fi
 else
 	# Offline and no apt lists: fall back to the newest package downloaded before.
+	# shellcheck disable=SC2012  # names are package file names
 	DEB=$(ls -t "$CACHE"/debs/linux-image-*-amd64_*.deb 2>/dev/null | head -n1 || true)
 	[ -n "$DEB" ] || die "cannot resolve linux-image-amd64 (apt-get update?) and nothing cached"
 	KPKG=$(dpkg-deb -f "$DEB" Package)

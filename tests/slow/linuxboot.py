@@ -52,13 +52,15 @@ MEMORY_MIB = 512
 #   nosoftlockup      the watchdog fires constantly when everything is
 #                     emulated, and printing its reports costs more time
 #   cryptomgr.notests skip the crypto self-tests (minutes when emulated)
+#   rodata=off        no read-only remapping, hence no CONFIG_DEBUG_WX page
+#                     table walk: 160 s when emulated
 #   rdinit=/init      the initramfs' init
 CLEARCPUID = ("smap,fsgsbase,rdrand,rdseed,invpcid,pcid,popcnt,"
               "ssse3,sse4_1,sse4_2,aes,pclmulqdq,sha_ni")
 KERNEL_ARGS = os.environ.get("XENON_LINUX_CMDLINE", (
     "earlyprintk=ttyS0 console=ttyS0 noxsave clearcpuid=" + CLEARCPUID +
     " nokaslr panic=-1 tsc=reliable no_timer_check lpj=4000000 mitigations=off"
-    " nosoftlockup cryptomgr.notests rdinit=/init"))
+    " nosoftlockup cryptomgr.notests rodata=off rdinit=/init"))
 
 INIT_MARKER = "XENON-LINUX: init reached"
 DONE_MARKER = "XENON-LINUX: powering off"
