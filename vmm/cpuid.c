@@ -125,17 +125,28 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 	return c;
 }
 
-int cpuid_setup(struct vm *vm, struct vcpu *vcpu)
+struct kvm_cpuid2 *cpuid_policy_create(struct vm *vm)
 {
 	struct kvm_cpuid2 *c = supported_cpuid(vm->kvm_fd);
+
+	for (unsigned i = 0; c && i < c->nent; i++)
+		hide_features(&c->entries[i]);
+	return c;
+}
+
+int cpuid_setup(struct vm *vm, struct vcpu *vcpu,
+		const struct kvm_cpuid2 *policy)
+{
+	size_t size = sizeof(*policy) + policy->nent * sizeof(policy->entries[0]);
+	struct kvm_cpuid2 *c = malloc(size);
 	int ret;
 
 	if (!c)
 		return -1;
-	for (unsigned i = 0; i < c->nent; i++) {
-		hide_features(&c->entries[i]);
+	/* Only the topology leaves differ between vCPUs. */
+	memcpy(c, policy, size);
+	for (unsigned i = 0; i < c->nent; i++)
 		apply_topology(&c->entries[i], vcpu->id, vm->nr_vcpus);
-	}
 	ret = ioctl(vcpu->fd, KVM_SET_CPUID2, c);
 	if (ret < 0)
 		log_errno("vcpu%u: KVM_SET_CPUID2", vcpu->id);

@@ -50,7 +50,8 @@ static int setup_msrs(struct vcpu *vcpu)
 	return 0;
 }
 
-static int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id)
+static int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id,
+		       const struct kvm_cpuid2 *policy)
 {
 	vcpu->vm = vm;
 	vcpu->id = id;
@@ -66,7 +67,7 @@ static int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id)
 		log_errno("mmap vcpu%u run area", id);
 		return -1;
 	}
-	if (cpuid_setup(vm, vcpu) < 0)
+	if (cpuid_setup(vm, vcpu, policy) < 0)
 		return -1;
 	return setup_msrs(vcpu);
 }
@@ -74,18 +75,23 @@ static int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id)
 int vcpus_create(struct vm *vm)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
+	struct kvm_cpuid2 *policy;
+	int ret = 0;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -1;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vm->vcpus[i].fd = -1;
-		if (vcpu_create(vm, &vm->vcpus[i], i) < 0)
-			return -1;
-	}
-	return 0;
+	policy = cpuid_policy_create(vm);
+	if (!policy)
+		return -1;
+	for (unsigned i = 0; i < vm->nr_vcpus && ret == 0; i++)
+		ret = vcpu_create(vm, &vm->vcpus[i], i, policy);
+	free(policy);
+	return ret;
 }
 
 static void handle_io(struct vcpu *vcpu)

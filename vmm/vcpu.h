@@ -23,8 +23,11 @@ void vcpus_kick(struct vm *vm);       /* make every vCPU leave KVM_RUN */
 void vcpus_join(struct vm *vm);
 void vcpus_destroy(struct vm *vm);
 
-/* CPUID policy (vmm/cpuid.c): what the guest may see on this host. */
-int cpuid_setup(struct vm *vm, struct vcpu *vcpu);
+/* CPUID policy (vmm/cpuid.c): what the guest may see on this host, built
+ * once per VM (free() it) and then applied to each vCPU with its topology. */
+struct kvm_cpuid2 *cpuid_policy_create(struct vm *vm);
+int cpuid_setup(struct vm *vm, struct vcpu *vcpu,
+		const struct kvm_cpuid2 *policy);
 
 /* Print general and segment registers to stderr, for crash reports. */
 void vcpu_dump_registers(struct vcpu *vcpu);
