@@ -21,6 +21,7 @@ check-system: all
 check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
+	$(MAKE) guest-check
 	$(MAKE) SAN=1 all
 	$(MAKE) SAN=1 check-unit
 	XENON_BUILD=$(abspath build) XENON_BUILD_SAN=$(abspath build-san) \
