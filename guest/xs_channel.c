@@ -20,6 +20,7 @@ static struct virtio_dev vd;
 static struct virtq rxq, txq;
 static bool present;
 static char *tx_buf;
+static bool tx_busy;
 static char fifo[FIFO_SIZE] NOINIT;
 static size_t fifo_head, fifo_len;
 
@@ -77,21 +78,30 @@ bool xsc_init(void)
 static bool tx_done(void *ctx)
 {
 	(void)ctx;
-	return virtq_get(&txq, NULL) != NULL;
+	if (virtq_get(&txq, NULL))
+		tx_busy = false;
+	return !tx_busy;
 }
 
+/*
+ * One transmit buffer.  Its completion is not waited for after the kick:
+ * a request's reply only comes after the monitor took the request, so by
+ * the next send it is normally done, which saves a wake-up per request.
+ * Only when it is not (the monitor holds the chain back while xenond is
+ * away) does the guest halt here until it is.
+ */
 void xsc_send(const void *buf, size_t len)
 {
 	struct virtq_buf b = { tx_buf, (uint32_t)len };
 
 	if (!present || len > TX_PAGES * PAGE_SIZE)
 		return;
+	wait_event_until(0, tx_done, NULL);
 	memcpy(tx_buf, buf, len);
 	if (!virtq_add(&txq, &b, 1, 0, tx_buf))
 		return;
+	tx_busy = true;
 	virtq_kick(&txq);
-	/* The monitor holds the chain back while xenond is away. */
-	wait_event_until(0, tx_done, NULL);
 }
 
 /* Copies in at most two pieces: rep movsb, not a byte loop (every
