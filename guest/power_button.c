@@ -13,7 +13,6 @@
 #define IOAPIC_WIN        0x10
 #define IOAPIC_REDIR(n)   (0x10 + 2 * (n))
 #define REDIR_LEVEL       (1u << 15)
-#define REDIR_MASKED      (1u << 16)
 
 static volatile bool pressed;
 static bool armed;
