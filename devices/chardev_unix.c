@@ -125,15 +125,17 @@ void chardev_unix_write(struct chardev_unix *cu, const void *buf, size_t len)
 
 static void sock_event(void *opaque, uint32_t events);
 
-/* What to poll for, from the buffers' state (lock held). */
+/* What to poll for, from the buffers' state (lock held).  With the input
+ * buffer full, not even EPOLLRDHUP: it would be reported over and over;
+ * a peer that is gone still shows as EPOLLHUP. */
 static void update_events_locked(struct chardev_unix *cu)
 {
-	uint32_t ev = EPOLLRDHUP;
+	uint32_t ev = 0;
 
 	if (cu->fd < 0)
 		return;
 	if (cu->in_len < CHARDEV_IN_BUF)
-		ev |= EPOLLIN;
+		ev |= EPOLLIN | EPOLLRDHUP;
 	if (cu->want_out)
 		ev |= EPOLLOUT;
 	if (ev != cu->events && main_loop_mod_fd(cu->fd, ev) == 0)

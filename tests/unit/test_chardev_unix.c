@@ -160,6 +160,36 @@ static void test_reconnecting_socket(void **state)
 		assert_string_equal(buf, "new");
 		close(c2);
 	}
+	/* A peer that fills our input and half-closes is not polled in a
+	 * loop while the device is not reading; once it reads, the end of
+	 * the stream is seen. */
+	{
+		static char fill[CHARDEV_IN_BUF + 512];
+		uint8_t sink[512];
+		struct timespec a, b;
+		int c3, d0;
+
+		memset(fill, 'f', sizeof(fill));
+		/* c2 went: the chardev is back on its own */
+		c3 = accept_within(lfd);
+		wait_for(&ups, 4);
+		d0 = load(&downs);
+		assert_int_equal(write(c3, fill, sizeof(fill)),
+				 (ssize_t)sizeof(fill));
+		shutdown(c3, SHUT_WR);
+		usleep(50000);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+		usleep(300000);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+		assert_true((b.tv_sec - a.tv_sec) * 1000000000L +
+			    (b.tv_nsec - a.tv_nsec) < 100000000L);
+		assert_int_equal(load(&downs), d0);
+		while (chardev_read(cd, sink, sizeof(sink)))
+			;
+		wait_for(&downs, d0 + 1);
+		close(c3);
+	}
+
 	/* Stop the loop before closing: callbacks run on its thread. */
 	main_loop_quit();
 	{
