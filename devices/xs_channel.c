@@ -80,8 +80,7 @@ static bool feed_chain(struct xs_channel *ch)
 					    n, &err);
 		if (err) {
 			ch->tx_held = false;
-			virtio_device_broken(ch->vdev, "xenstore channel: %s",
-					     err);
+			virtio_device_broken(ch->vdev, "%s", err);
 			return false;
 		}
 		ch->tx_off += taken;

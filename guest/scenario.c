@@ -17,6 +17,7 @@ static const struct scenario scenarios[] = {
 	{ "xenstore", scn_xenstore },
 	{ "domu", scn_domu },
 	{ "xenstore-flood", scn_xenstore_flood },
+	{ "xenstore-bad", scn_xenstore_bad },
 };
 
 /* Named before the command line is read, so an early exception still

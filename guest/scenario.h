@@ -37,5 +37,6 @@ void scn_heartbeat(void);
 void scn_xenstore(void);
 void scn_domu(void);
 void scn_xenstore_flood(void);
+void scn_xenstore_bad(void);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * xenstore-flood: a guest trying to use more of the store than its
+ * Guests misusing the store.  xenstore-flood: using more of it than its
  * quotas allow (nodes, value size, watches, transactions) must be refused
  * with Xen's errors, and the store must go on answering it afterwards.
+ * xenstore-bad: a request header announcing more than 4096 bytes breaks
+ * the channel device (NEEDS_RESET) in the monitor, which carries on.
  */
 #include "guest/memory.h"
 #include "guest/scenario.h"
@@ -9,6 +11,8 @@
 #include "guest/timer.h"
 #include "guest/x86.h"
 #include "guest/xenstore.h"
+#include "guest/xs_channel.h"
+#include "lib/xs_wire.h"
 
 #define MAX_NODES   5000
 #define MAX_WATCHES 1000
@@ -124,4 +128,22 @@ void scn_xenstore_flood(void)
 	       nodes, xs_error_name(e_nodes), value, xs_error_name(e_value),
 	       watches, xs_error_name(e_watch), txs, xs_error_name(e_tx),
 	       answers ? "yes" : "no");
+}
+
+void scn_xenstore_bad(void)
+{
+	const struct xsd_sockmsg h = { XS_WRITE, 1, 0, XENSTORE_PAYLOAD_MAX + 1 };
+	int err = xs_init();
+	bool broken = false;
+
+	if (err) {
+		result(false, "reason=init err=%s", xs_error_name(err));
+		return;
+	}
+	xsc_send(&h, sizeof(h));
+	/* No config interrupt is set up: look every 10 ms for a second. */
+	for (int i = 0; i < 100 && !(broken = xsc_needs_reset()); i++)
+		sleep_until(tsc_after_us(10000));
+	printk("xenstore-bad: device %s\n", broken ? "needs reset" : "still fine");
+	result(broken, "needs_reset=%s", broken ? "yes" : "no");
 }

@@ -6,6 +6,7 @@
 #include "guest/string.h"
 #include "guest/timer.h"
 #include "guest/virtio_pci.h"
+#include "guest/x86.h"
 #include "lib/platform.h"
 
 #define RXQ 0
@@ -15,6 +16,8 @@
 #define RX_BUF_SIZE 1024
 #define TX_PAGES    2
 #define FIFO_SIZE   (2 * RX_BUFS * RX_BUF_SIZE)
+#define CC_STATUS          0x14  /* device_status in the common config */
+#define STATUS_NEEDS_RESET 0x40
 
 static struct virtio_dev vd;
 static struct virtq rxq, txq;
@@ -153,6 +156,12 @@ size_t xsc_available(void)
 	if (present)
 		drain_rx();
 	return fifo_len;
+}
+
+bool xsc_needs_reset(void)
+{
+	return present &&
+	       (mmio_read8(vd.common + CC_STATUS) & STATUS_NEEDS_RESET);
 }
 
 static bool rx_ready(void *ctx)

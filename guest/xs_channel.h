@@ -21,5 +21,7 @@ size_t xsc_available(void);
 /* Take up to len received bytes, halting until at least one is there or
  * the TSC reaches deadline (0: no limit).  Returns the count (0: time). */
 size_t xsc_recv(void *buf, size_t len, uint64_t deadline);
+/* Has the device flagged DEVICE_NEEDS_RESET (we broke the protocol)? */
+bool xsc_needs_reset(void);
 
 #endif

@@ -4,8 +4,9 @@ xenstore channel (xenon-vmm --xenstore unix:PATH) into a private xenond
 
 Xen's shutdown protocol end to end (control/shutdown -> clean power-off or
 reboot), a kill -9 of xenond while the guest waits (and with a request in
-flight), a guest flooding the store past its quotas, and the ACPI power
-button of an idle domU with and without a store.
+flight), a guest flooding the store past its quotas or breaking the
+framing, and the ACPI power button of an idle domU with and without a
+store.
 """
 import json
 import os
@@ -215,6 +216,21 @@ def test_flood_refused_store_keeps_serving(dom):
     assert dom.read("/local/domain/0/name") == "Domain-0"
     dom.write("/tool/after-flood", "dom0 too")
     assert dom.read("/tool/after-flood") == "dom0 too"
+    assert dom.xd.alive()
+
+
+def test_oversize_request_breaks_only_the_channel(dom):
+    """A request header announcing more than 4096 bytes is stopped in the
+    monitor: the channel device needs a reset, nothing reaches xenond, the
+    domain and the store carry on."""
+    dom.boot("xenstore-bad")
+    rc, out = dom.finish()
+    assert rc == EXIT_POWEROFF, dom.stderr
+    assert result_line(out, "xenstore-bad")["needs_reset"] == "yes"
+    assert ("xenstore-channel: request payload over 4096 bytes; device "
+            "needs reset") in dom.stderr
+    assert "payload" not in dom.xd.log()    # xenond never saw it
+    assert dom.read(f"{HOME}/name") == "guest5"
     assert dom.xd.alive()
 
 
