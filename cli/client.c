@@ -88,7 +88,8 @@ static char *read_line(int fd)
 	return NULL;
 }
 
-json_t *xm_request_fd(int fd, const char *cmd, const char *op, json_t *fields)
+static json_t *request_fd(int fd, const char *cmd, const char *op,
+			  json_t *fields, void (*seen)(json_t *reply))
 {
 	json_t *req = fields ? fields : json_object(), *reply;
 	json_error_t err;
@@ -112,6 +113,8 @@ json_t *xm_request_fd(int fd, const char *cmd, const char *op, json_t *fields)
 			cmd, err.text);
 		return NULL;
 	}
+	if (seen)
+		seen(reply);
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		const char *msg = json_string_value(json_object_get(reply, "error"));
 
@@ -123,7 +126,13 @@ json_t *xm_request_fd(int fd, const char *cmd, const char *op, json_t *fields)
 	return reply;
 }
 
-json_t *xm_request(const char *cmd, const char *op, json_t *fields)
+json_t *xm_request_fd(int fd, const char *cmd, const char *op, json_t *fields)
+{
+	return request_fd(fd, cmd, op, fields, NULL);
+}
+
+json_t *xm_request_warn(const char *cmd, const char *op, json_t *fields,
+			void (*seen)(json_t *reply))
 {
 	int fd = xm_connect();
 	json_t *reply;
@@ -132,7 +141,12 @@ json_t *xm_request(const char *cmd, const char *op, json_t *fields)
 		json_decref(fields);
 		return NULL;
 	}
-	reply = xm_request_fd(fd, cmd, op, fields);
+	reply = request_fd(fd, cmd, op, fields, seen);
 	close(fd);
 	return reply;
+}
+
+json_t *xm_request(const char *cmd, const char *op, json_t *fields)
+{
+	return xm_request_warn(cmd, op, fields, NULL);
 }

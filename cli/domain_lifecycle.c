@@ -24,7 +24,7 @@ static int simple_op(const char *cmd, const char *op, const char *dom,
 	return 0;
 }
 
-static int one_arg(const char *cmd, int argc, char **argv)
+static int one_arg(const char *cmd, int argc)
 {
 	if (argc != 2) {
 		xm_usage_error(cmd, "expects exactly one domain");
@@ -35,19 +35,19 @@ static int one_arg(const char *cmd, int argc, char **argv)
 
 int cmd_destroy(int argc, char **argv)
 {
-	return one_arg("destroy", argc, argv) ? 2 :
+	return one_arg("destroy", argc) ? 2 :
 		simple_op("destroy", "destroy", argv[1], NULL);
 }
 
 int cmd_pause(int argc, char **argv)
 {
-	return one_arg("pause", argc, argv) ? 2 :
+	return one_arg("pause", argc) ? 2 :
 		simple_op("pause", "pause", argv[1], NULL);
 }
 
 int cmd_unpause(int argc, char **argv)
 {
-	return one_arg("unpause", argc, argv) ? 2 :
+	return one_arg("unpause", argc) ? 2 :
 		simple_op("unpause", "unpause", argv[1], NULL);
 }
 

@@ -1,7 +1,8 @@
 /*
  * xenond: Xenon's management daemon (Xen's xend + xenstored +
- * xenconsoled).  For now it runs the xenstore service on its event loop;
- * domain management and consoles join the same loop later.
+ * xenconsoled).  One event loop runs the xenstore service, the domain
+ * manager (one xenon-vmm per domain), the consoles and the management
+ * API socket that xm/xl talk to.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/api.h"
+#include "daemon/domain.h"
 #include "daemon/event_loop.h"
 #include "daemon/xs_quota.h"
 #include "daemon/xs_server.h"
@@ -22,13 +25,17 @@
 #include "lib/log.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/xenon"
+#define DEFAULT_CONSOLE_DIR "/var/log/xenon/console"
 #define TICK_MS 1000	/* fdatasync interval: the host-crash window */
 
 struct options {
 	bool foreground, debug;
-	const char *state_dir, *socket, *log_file;
+	bool no_guest_xenstore;
+	const char *state_dir, *socket, *log_file, *api_socket, *vmm,
+		   *console_dir;
 	struct xs_quota quota;
-	char *owned[3];		/* absolute copies made by absolutize() */
+	char *owned[6];		/* absolute copies made by absolutize() */
+	char vmm_default[4096];
 };
 
 struct daemon {
@@ -36,6 +43,9 @@ struct daemon {
 	struct event_loop *loop;
 	struct xs_server *xs;
 	struct xs_socket *sock;
+	struct domain_manager *dm;
+	struct api_ctx api_ctx;
+	struct api *api;
 	int sigfd;
 	struct ev_fd *sigev;
 	struct ev_timer *tick;
@@ -47,13 +57,18 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 "Usage: xenond [OPTION]...\n"
-"Xenon's management daemon: xenstore service (Xen's xs_wire protocol).\n"
+"Xenon's management daemon: domains (one xenon-vmm each), xenstore (Xen's\n"
+"xs_wire protocol), consoles, and the management API for xm/xl.\n"
 "\n"
 "  --foreground            stay in the foreground (default: daemonize and\n"
 "                          write STATE-DIR/xenond.pid)\n"
 "  --state-dir DIR         where the store is kept (default %s)\n"
 "  --xenstore-socket PATH  xenstore socket (default $XENSTORED_PATH, else\n"
 "                          %s)\n"
+"  --socket PATH           management API socket (default %s)\n"
+"  --vmm PATH              xenon-vmm binary (default: next to xenond)\n"
+"  --console-log-dir DIR   guest console logs (default %s)\n"
+"  --no-guest-xenstore     do not give guests a xenstore channel\n"
 "  --xenstore-quota NAME=VALUE\n"
 "                          set a quota, repeatable: nodes (1000), watches\n"
 "                          (128), transactions (10), value-size (2048),\n"
@@ -62,18 +77,21 @@ static void usage(FILE *out)
 "                          when daemonized)\n"
 "  --debug                 log every request\n"
 "  --help                  show this help\n",
-		DEFAULT_STATE_DIR, XS_SOCKET_DEFAULT);
+		DEFAULT_STATE_DIR, XS_SOCKET_DEFAULT, API_SOCKET_DEFAULT,
+		DEFAULT_CONSOLE_DIR);
 }
 
-enum { OPT_FG = 256, OPT_STATE, OPT_SOCK, OPT_LOG, OPT_QUOTA, OPT_DEBUG };
+enum { OPT_FG = 256, OPT_STATE, OPT_SOCK, OPT_LOG, OPT_QUOTA, OPT_DEBUG,
+       OPT_API, OPT_VMM, OPT_CONSOLE_DIR, OPT_NO_GUEST_XS };
 
 /* A daemon runs in "/": make relative paths absolute while we can. */
 static int absolutize(struct options *o)
 {
-	const char **paths[3] = { &o->state_dir, &o->socket, &o->log_file };
+	const char **paths[6] = { &o->state_dir, &o->socket, &o->log_file,
+				  &o->api_socket, &o->vmm, &o->console_dir };
 	char cwd[4096];
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 6; i++) {
 		const char *p = *paths[i];
 
 		if (!p || p[0] == '/')
@@ -88,6 +106,23 @@ static int absolutize(struct options *o)
 	return 0;
 }
 
+/* xenon-vmm is installed (and built) next to xenond. */
+static const char *default_vmm(struct options *o)
+{
+	char self[4000];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return "xenon-vmm";
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(o->vmm_default, sizeof(o->vmm_default), "%s/xenon-vmm", self);
+	return o->vmm_default;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -97,6 +132,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "xenstore-quota", required_argument, NULL, OPT_QUOTA },
 		{ "log-file", required_argument, NULL, OPT_LOG },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "socket", required_argument, NULL, OPT_API },
+		{ "vmm", required_argument, NULL, OPT_VMM },
+		{ "console-log-dir", required_argument, NULL, OPT_CONSOLE_DIR },
+		{ "no-guest-xenstore", no_argument, NULL, OPT_NO_GUEST_XS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -107,6 +146,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->socket = getenv("XENSTORED_PATH");
 	if (!o->socket || !*o->socket)
 		o->socket = XS_SOCKET_DEFAULT;
+	o->api_socket = API_SOCKET_DEFAULT;
+	o->console_dir = DEFAULT_CONSOLE_DIR;
+	o->vmm = default_vmm(o);
 	xs_quota_defaults(&o->quota);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -115,6 +157,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_SOCK: o->socket = optarg; break;
 		case OPT_LOG: o->log_file = optarg; break;
 		case OPT_DEBUG: o->debug = true; break;
+		case OPT_API: o->api_socket = optarg; break;
+		case OPT_VMM: o->vmm = optarg; break;
+		case OPT_CONSOLE_DIR: o->console_dir = optarg; break;
+		case OPT_NO_GUEST_XS: o->no_guest_xenstore = true; break;
 		case OPT_QUOTA:
 			if (xs_quota_set(&o->quota, optarg, err, sizeof(err))) {
 				log_error("--xenstore-quota: %s", err);
@@ -268,6 +314,25 @@ static int open_log(struct daemon *d)
 
 /* --- start and stop ---------------------------------------------------------- */
 
+static int start_domains(struct daemon *d, char *err, size_t errlen)
+{
+	struct domain_manager_opts o = {
+		.state_dir = d->opt.state_dir,
+		.vmm_path = d->opt.vmm,
+		.console_dir = d->opt.console_dir,
+		.xenstore_socket = d->opt.socket,
+		.guest_xenstore = !d->opt.no_guest_xenstore,
+	};
+
+	d->dm = domain_manager_new(d->loop, d->xs, &o, err, errlen);
+	if (!d->dm)
+		return -1;
+	d->api_ctx.dm = d->dm;
+	d->api_ctx.loop = d->loop;
+	d->api = api_open(&d->api_ctx, d->opt.api_socket, err, errlen);
+	return d->api ? 0 : -1;
+}
+
 static int start(struct daemon *d)
 {
 	char err[512];
@@ -289,6 +354,10 @@ static int start(struct daemon *d)
 		log_error("xenstore: %s", err);
 		return -1;
 	}
+	if (start_domains(d, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
 	d->tick = event_loop_add_timer(d->loop, TICK_MS, true, on_tick, d);
 	if (!d->tick) {
 		log_errno("cannot add timer");
@@ -299,6 +368,9 @@ static int start(struct daemon *d)
 
 static void stop(struct daemon *d)
 {
+	/* Domains keep running; a new xenond adopts them. */
+	api_close(d->api);
+	domain_manager_free(d->dm);
 	xs_socket_close(d->sock);
 	if (d->xs && xs_server_compact(d->xs) == 0)
 		log_info("xenstore: snapshot written");
@@ -316,8 +388,9 @@ int main(int argc, char **argv)
 	int ready_fd = -1, rc = 1;
 
 	log_init("xenond", LOG_INFO);
+	log_ring_install();
 	if (parse_options(argc, argv, &d.opt) < 0) {
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 6; i++)
 			free(d.opt.owned[i]);
 		return 1;
 	}
@@ -336,8 +409,8 @@ int main(int argc, char **argv)
 				log_warn("cannot notify parent");
 			close(ready_fd);
 		}
-		log_info("serving xenstore on %s, state in %s", d.opt.socket,
-			 d.opt.state_dir);
+		log_info("serving xenstore on %s, management API on %s, state "
+			 "in %s", d.opt.socket, d.opt.api_socket, d.opt.state_dir);
 		rc = event_loop_run(d.loop) < 0 ? 1 : 0;
 	} else if (d.log) {
 		fprintf(stderr, "xenond: failed to start; see the log file\n");
@@ -346,7 +419,7 @@ int main(int argc, char **argv)
 	log_info("stopped");
 	if (d.log)
 		fclose(d.log);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 6; i++)
 		free(d.opt.owned[i]);
 	return rc;
 }

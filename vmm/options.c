@@ -10,6 +10,7 @@
 #include "lib/log.h"
 
 enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED };
+enum { OPT_EXIT_FILE = 300 };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -24,6 +25,7 @@ static const struct option long_opts[] = {
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "pty-link", required_argument, NULL, OPT_PTY_LINK },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "exit-file", required_argument, NULL, OPT_EXIT_FILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -47,6 +49,8 @@ void vmm_usage(FILE *out)
 	      "                        resume, stop, power-button)\n"
 	      "      --pty-link PATH   symlink to the console pty\n"
 	      "      --paused          create the domain paused\n"
+	      "      --exit-file PATH  write why the domain ended (poweroff,\n"
+	      "                        reboot, crash, internal, stopped, error)\n"
 	      "  -v, --verbose         debug messages\n"
 	      "  -h, --help            this text\n\n"
 	      "Exit status: 0 guest powered off, 1 bad input or start failure,\n"
@@ -124,6 +128,7 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 	case OPT_CONTROL: o->control_path = arg; return 0;
 	case OPT_PTY_LINK: o->pty_link = arg; return 0;
 	case OPT_PAUSED: o->start_paused = true; return 0;
+	case OPT_EXIT_FILE: o->exit_file = arg; return 0;
 	case OPT_SERIAL: return parse_chardev("serial", arg, &o->serial);
 	case OPT_VCONSOLE: return parse_chardev("vconsole", arg, &o->vconsole);
 	case 'm':

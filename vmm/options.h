@@ -26,6 +26,7 @@ struct vmm_options {
 	struct chardev_spec vconsole;    /* virtio-console; NONE = no device */
 	const char *control_path;        /* control socket; NULL = none */
 	const char *pty_link;            /* symlink made to a pty console */
+	const char *exit_file;           /* why the domain ended, for xenond */
 	bool start_paused;
 	bool verbose;
 };
