@@ -69,6 +69,8 @@ static bool client_queue(struct console_client *cl, const char *buf,
 {
 	char *p;
 
+	if (!len)
+		return true;	/* realloc(p, 0) would free p */
 	if (cl->out_len + len > CONSOLE_CLIENT_QUEUE)
 		return false;
 	p = realloc(cl->out, cl->out_len + len);

@@ -65,7 +65,7 @@ struct domain {
 struct domain_manager_opts {
 	const char *state_dir;      /* domain records under STATE/domains */
 	const char *vmm_path;       /* xenon-vmm binary */
-	const char *console_dir;    /* guest-NAME.log files */
+	const char *log_dir;        /* console/guest-NAME.log, vmm-NAME.log */
 	const char *xenstore_socket;
 	bool guest_xenstore;        /* give guests a xenstore channel */
 };

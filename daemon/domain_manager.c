@@ -239,8 +239,8 @@ int domain_attach_services(struct domain *d, char *err, size_t errlen)
 	if (d->console)
 		return 0;
 	snprintf(pty, sizeof(pty), "%s/console.pty", d->dir);
-	snprintf(log, sizeof(log), "%s/guest-%s.log", d->mgr->opt.console_dir,
-		 d->name);
+	snprintf(log, sizeof(log), "%s/console/guest-%s.log",
+		 d->mgr->opt.log_dir, d->name);
 	d->console = console_open(d->mgr->loop, d->name, pty, log, err, errlen);
 	if (!d->console)
 		return -1;
@@ -597,6 +597,7 @@ struct domain_manager *domain_manager_new(struct event_loop *loop,
 					  char *err, size_t errlen)
 {
 	struct domain_manager *m = calloc(1, sizeof(*m));
+	char path[600];
 
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
@@ -619,7 +620,15 @@ struct domain_manager *domain_manager_new(struct event_loop *loop,
 		free(m);
 		return NULL;
 	}
-	mkdir(o->console_dir, 0755);
+	if (mkdir(o->log_dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "log directory '%s': %s", o->log_dir,
+			 strerror(errno));
+		xs_local_free(m->xsl);
+		free(m);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/console", o->log_dir);
+	mkdir(path, 0755);
 	domain_recover_all(m);
 	return m;
 }

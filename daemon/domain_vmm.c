@@ -123,7 +123,8 @@ static int spawn_actions(posix_spawn_file_actions_t *fa,
 {
 	char log[600];
 
-	snprintf(log, sizeof(log), "%s/vmm.log", d->dir);
+	snprintf(log, sizeof(log), "%s/vmm-%s.log", d->mgr->opt.log_dir,
+		 d->name);
 	if (posix_spawn_file_actions_init(fa) || posix_spawnattr_init(at))
 		return -1;
 	posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
@@ -269,7 +270,8 @@ static void vmm_log_error(const struct domain *d, char *err, size_t errlen)
 	char path[600], line[1024], last[1024] = "";
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/vmm.log", d->dir);
+	snprintf(path, sizeof(path), "%s/vmm-%s.log", d->mgr->opt.log_dir,
+		 d->name);
 	f = fopen(path, "re");
 	while (f && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
@@ -390,6 +392,8 @@ const char *domain_exit_reason(const struct domain *d, int status)
 	return "crash";   /* killed by a signal, or vanished unseen */
 }
 
+/* Process start time in clock ticks since boot; 0 if the process does not
+ * exist or has already exited (pid reuse is told apart by this value). */
 unsigned long long proc_start_time(pid_t pid)
 {
 	char path[64], buf[1024], *p;
@@ -404,7 +408,8 @@ unsigned long long proc_start_time(pid_t pid)
 	fclose(f);
 	/* Field 22, counted after the ")" that ends the command name. */
 	p = p ? strrchr(buf, ')') : NULL;
-	if (!p)
+	/* A zombie is a VMM that has ended, not a live one. */
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
 		return 0;
 	p += 2;
 	for (int field = 3; field < 22 && p; field++) {

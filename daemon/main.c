@@ -25,14 +25,14 @@
 #include "lib/log.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/xenon"
-#define DEFAULT_CONSOLE_DIR "/var/log/xenon/console"
+#define DEFAULT_LOG_DIR "/var/log/xenon"
 #define TICK_MS 1000	/* fdatasync interval: the host-crash window */
 
 struct options {
 	bool foreground, debug;
 	bool no_guest_xenstore;
 	const char *state_dir, *socket, *log_file, *api_socket, *vmm,
-		   *console_dir;
+		   *log_dir;
 	struct xs_quota quota;
 	char *owned[6];		/* absolute copies made by absolutize() */
 	char vmm_default[4096];
@@ -67,7 +67,8 @@ static void usage(FILE *out)
 "                          %s)\n"
 "  --socket PATH           management API socket (default %s)\n"
 "  --vmm PATH              xenon-vmm binary (default: next to xenond)\n"
-"  --console-log-dir DIR   guest console logs (default %s)\n"
+"  --log-dir DIR           guest console logs (DIR/console/guest-NAME.log)\n"
+"                          and VMM logs (DIR/vmm-NAME.log) (default %s)\n"
 "  --no-guest-xenstore     do not give guests a xenstore channel\n"
 "  --xenstore-quota NAME=VALUE\n"
 "                          set a quota, repeatable: nodes (1000), watches\n"
@@ -78,17 +79,17 @@ static void usage(FILE *out)
 "  --debug                 log every request\n"
 "  --help                  show this help\n",
 		DEFAULT_STATE_DIR, XS_SOCKET_DEFAULT, API_SOCKET_DEFAULT,
-		DEFAULT_CONSOLE_DIR);
+		DEFAULT_LOG_DIR);
 }
 
 enum { OPT_FG = 256, OPT_STATE, OPT_SOCK, OPT_LOG, OPT_QUOTA, OPT_DEBUG,
-       OPT_API, OPT_VMM, OPT_CONSOLE_DIR, OPT_NO_GUEST_XS };
+       OPT_API, OPT_VMM, OPT_LOG_DIR, OPT_NO_GUEST_XS };
 
 /* A daemon runs in "/": make relative paths absolute while we can. */
 static int absolutize(struct options *o)
 {
 	const char **paths[6] = { &o->state_dir, &o->socket, &o->log_file,
-				  &o->api_socket, &o->vmm, &o->console_dir };
+				  &o->api_socket, &o->vmm, &o->log_dir };
 	char cwd[4096];
 
 	for (int i = 0; i < 6; i++) {
@@ -134,7 +135,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "debug", no_argument, NULL, OPT_DEBUG },
 		{ "socket", required_argument, NULL, OPT_API },
 		{ "vmm", required_argument, NULL, OPT_VMM },
-		{ "console-log-dir", required_argument, NULL, OPT_CONSOLE_DIR },
+		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 		{ "no-guest-xenstore", no_argument, NULL, OPT_NO_GUEST_XS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -147,7 +148,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (!o->socket || !*o->socket)
 		o->socket = XS_SOCKET_DEFAULT;
 	o->api_socket = API_SOCKET_DEFAULT;
-	o->console_dir = DEFAULT_CONSOLE_DIR;
+	o->log_dir = DEFAULT_LOG_DIR;
 	o->vmm = default_vmm(o);
 	xs_quota_defaults(&o->quota);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -159,7 +160,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_DEBUG: o->debug = true; break;
 		case OPT_API: o->api_socket = optarg; break;
 		case OPT_VMM: o->vmm = optarg; break;
-		case OPT_CONSOLE_DIR: o->console_dir = optarg; break;
+		case OPT_LOG_DIR: o->log_dir = optarg; break;
 		case OPT_NO_GUEST_XS: o->no_guest_xenstore = true; break;
 		case OPT_QUOTA:
 			if (xs_quota_set(&o->quota, optarg, err, sizeof(err))) {
@@ -319,7 +320,7 @@ static int start_domains(struct daemon *d, char *err, size_t errlen)
 	struct domain_manager_opts o = {
 		.state_dir = d->opt.state_dir,
 		.vmm_path = d->opt.vmm,
-		.console_dir = d->opt.console_dir,
+		.log_dir = d->opt.log_dir,
 		.xenstore_socket = d->opt.socket,
 		.guest_xenstore = !d->opt.no_guest_xenstore,
 	};
