@@ -61,7 +61,7 @@ int cmd_rename(int argc, char **argv)
 	return simple_op("rename", "rename", argv[1], extra);
 }
 
-/* The domids now running under the given names/ids (for -w). */
+/* The domids of the given domains that have not shut down (for -w). */
 static json_t *current_ids(const char *cmd, json_t *targets)
 {
 	json_t *reply = xm_request(cmd, "list",
@@ -71,8 +71,13 @@ static json_t *current_ids(const char *cmd, json_t *targets)
 
 	if (!reply)
 		return ids;
-	json_array_foreach(json_object_get(reply, "domains"), i, d)
-		json_array_append(ids, json_object_get(d, "domid"));
+	json_array_foreach(json_object_get(reply, "domains"), i, d) {
+		const char *st = json_string_value(json_object_get(d, "state"));
+
+		/* A preserved domain (on_poweroff=preserve) has shut down. */
+		if (!st || !strchr(st, 's'))
+			json_array_append(ids, json_object_get(d, "domid"));
+	}
 	json_decref(reply);
 	return ids;
 }

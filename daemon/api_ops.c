@@ -61,7 +61,8 @@ static json_t *domain0_json(void)
 			 "memory_mib", (json_int_t)host_total_memory_mib(),
 			 "maxmem_mib", (json_int_t)host_total_memory_mib(),
 			 "vcpus", (int)cpus, "state", "r-----",
-			 "cpu_time", host_cpu_seconds(), "start_time", 0.0);
+			 "cpu_time", host_cpu_seconds(),
+			 "start_time", host_boot_time());
 }
 
 static bool wanted(json_t *names, const char *name, unsigned domid)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #define XENON_MAJOR 0
@@ -63,6 +64,21 @@ double host_cpu_seconds(void)
 		fclose(f);
 	}
 	return (double)(user + nice + sys) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double host_boot_time(void)
+{
+	struct timespec now;
+	double up = 0;
+	FILE *f = fopen("/proc/uptime", "re");
+
+	if (f) {
+		if (fscanf(f, "%lf", &up) != 1)
+			up = 0;
+		fclose(f);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (double)now.tv_sec + now.tv_nsec / 1e9 - up;
 }
 
 json_t *host_info(unsigned nr_domains)

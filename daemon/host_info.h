@@ -7,5 +7,7 @@
 json_t *host_info(unsigned nr_domains);
 long long host_total_memory_mib(void);
 double host_cpu_seconds(void);
+/* When the host booted (Domain-0's start), wall-clock seconds. */
+double host_boot_time(void);
 
 #endif
