@@ -37,6 +37,12 @@ const struct xm_command xm_commands[] = {
 	{ "rename", cmd_rename, "Rename a domain", "<Domain> <NewDomainName>", "" },
 	{ "uptime", cmd_uptime, "Print uptime for all or some domains",
 	  "[-s] [Domain...]", "-s             Omit the header." },
+	{ "top", cmd_top, "Monitor domains' CPU and memory use (xentop)",
+	  "[-b] [-d SECONDS] [-i ITERATIONS]",
+	  "-b, --batch       Plain text to stdout (the default when not on a\n"
+	  "                  terminal).\n"
+	  "-d, --delay SECS  Seconds between updates (default 3).\n"
+	  "-i, --iterations N  Stop after N updates." },
 	{ "info", cmd_info, "Get information about the Xenon host", "", "" },
 	{ "dmesg", cmd_dmesg, "Read and/or clear the daemon's message buffer",
 	  "[-c]", "-c             Clear the buffer after reading it." },

@@ -292,3 +292,20 @@ def test_help_for_every_command(toolstack):
         assert cmd in listing
         out = toolstack.xm(cmd, "--help", check=False)
         assert out.returncode == 0 and f"Usage: xm {cmd}" in out.stdout, cmd
+
+
+def test_top_batch_mode(toolstack):
+    toolstack.create("watched", vcpus=2)
+    out = toolstack.xm("top", "-b", "-i", "2", "-d", "0.3").stdout
+    blocks = [b for b in out.split("\n\n") if b.strip()]
+    assert len(blocks) == 2
+    last = blocks[-1].splitlines()
+    assert last[0].startswith("xentop - ")
+    assert "2 domains:" in last[1]
+    assert last[2].split()[:4] == ["NAME", "STATE", "CPU(sec)", "CPU(%)"]
+    row = next(l.split() for l in last if l.split()[0] == "watched")
+    assert row[8] == "2"                     # VCPUS
+    assert int(row[4]) == 32 * 1024          # MEM(k)
+    assert 0.0 <= float(row[3]) <= 200.0     # CPU(%) over the interval
+    bad = toolstack.xm("top", "-d", "0", check=False)
+    assert bad.returncode == 2 and "-d 0" in bad.stderr
