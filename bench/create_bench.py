@@ -47,7 +47,7 @@ class Xenon:
         self.daemon = subprocess.Popen(
             [f"{BUILD}/xenond", "--foreground", "--state-dir", f"{tmp}/state",
              "--socket", f"{tmp}/api.sock", "--xenstore-socket",
-             f"{tmp}/xs.sock", "--log-dir", f"{tmp}/log", "--no-guest-xenstore"],
+             f"{tmp}/xs.sock", "--log-dir", f"{tmp}/log"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not os.path.exists(f"{tmp}/api.sock"):

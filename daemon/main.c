@@ -19,6 +19,8 @@
 #include "daemon/api.h"
 #include "daemon/domain.h"
 #include "daemon/event_loop.h"
+#include "daemon/xs_domain_socket.h"
+#include "daemon/xs_path.h"
 #include "daemon/xs_quota.h"
 #include "daemon/xs_server.h"
 #include "daemon/xs_socket.h"
@@ -36,6 +38,11 @@ struct options {
 	struct xs_quota quota;
 	char *owned[6];		/* absolute copies made by absolutize() */
 	char vmm_default[4096];
+	struct domain_socket_opt {
+		unsigned domid;
+		char *path;	/* absolute */
+	} *dsock;		/* --domain-socket, in order */
+	unsigned ndsock;
 };
 
 struct daemon {
@@ -46,6 +53,7 @@ struct daemon {
 	struct domain_manager *dm;
 	struct api_ctx api_ctx;
 	struct api *api;
+	struct xs_domain_socket **dsocks;	/* opt.ndsock of them */
 	int sigfd;
 	struct ev_fd *sigev;
 	struct ev_timer *tick;
@@ -74,6 +82,10 @@ static void usage(FILE *out)
 "                          set a quota, repeatable: nodes (1000), watches\n"
 "                          (128), transactions (10), value-size (2048),\n"
 "                          perms (5), tx-nodes (1024), queue-bytes (4194304)\n"
+"  --domain-socket DOMID=PATH\n"
+"                          introduce domain DOMID and listen on PATH for its\n"
+"                          xenstore channel (xenon-vmm --xenstore unix:PATH);\n"
+"                          repeatable\n"
 "  --log-file PATH         log here (default: stderr; STATE-DIR/xenond.log\n"
 "                          when daemonized)\n"
 "  --debug                 log every request\n"
@@ -83,7 +95,7 @@ static void usage(FILE *out)
 }
 
 enum { OPT_FG = 256, OPT_STATE, OPT_SOCK, OPT_LOG, OPT_QUOTA, OPT_DEBUG,
-       OPT_API, OPT_VMM, OPT_LOG_DIR, OPT_NO_GUEST_XS };
+       OPT_API, OPT_VMM, OPT_LOG_DIR, OPT_NO_GUEST_XS, OPT_DSOCK };
 
 /* A daemon runs in "/": make relative paths absolute while we can. */
 static int absolutize(struct options *o)
@@ -124,6 +136,49 @@ static const char *default_vmm(struct options *o)
 	return o->vmm_default;
 }
 
+/* --domain-socket DOMID=PATH (made absolute: a daemon runs in "/"). */
+static int add_domain_socket(struct options *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char num[16], cwd[4096];
+	struct domain_socket_opt *v;
+	unsigned domid;
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(num) || !eq[1]) {
+		log_error("--domain-socket: '%s' is not DOMID=PATH", arg);
+		return -1;
+	}
+	memcpy(num, arg, (size_t)(eq - arg));
+	num[eq - arg] = '\0';
+	if (xs_parse_domid(num, &domid) || domid == 0 ||
+	    domid >= XS_DOMID_FIRST_RESERVED) {
+		log_error("--domain-socket: '%s' is not a guest domain id", num);
+		return -1;
+	}
+	v = realloc(o->dsock, (o->ndsock + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	o->dsock = v;
+	v[o->ndsock].domid = domid;
+	if (eq[1] == '/' ? !(v[o->ndsock].path = strdup(eq + 1)) :
+	    !getcwd(cwd, sizeof(cwd)) ||
+	    asprintf(&v[o->ndsock].path, "%s/%s", cwd, eq + 1) < 0) {
+		log_errno("--domain-socket: cannot resolve %s", eq + 1);
+		return -1;
+	}
+	o->ndsock++;
+	return 0;
+}
+
+static void free_options(struct options *o)
+{
+	for (int i = 0; i < 6; i++)
+		free(o->owned[i]);
+	for (unsigned i = 0; i < o->ndsock; i++)
+		free(o->dsock[i].path);
+	free(o->dsock);
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -132,6 +187,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "xenstore-socket", required_argument, NULL, OPT_SOCK },
 		{ "xenstore-quota", required_argument, NULL, OPT_QUOTA },
 		{ "log-file", required_argument, NULL, OPT_LOG },
+		{ "domain-socket", required_argument, NULL, OPT_DSOCK },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
 		{ "socket", required_argument, NULL, OPT_API },
 		{ "vmm", required_argument, NULL, OPT_VMM },
@@ -162,6 +218,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_VMM: o->vmm = optarg; break;
 		case OPT_LOG_DIR: o->log_dir = optarg; break;
 		case OPT_NO_GUEST_XS: o->no_guest_xenstore = true; break;
+		case OPT_DSOCK:
+			if (add_domain_socket(o, optarg) < 0)
+				return -1;
+			break;
 		case OPT_QUOTA:
 			if (xs_quota_set(&o->quota, optarg, err, sizeof(err))) {
 				log_error("--xenstore-quota: %s", err);
@@ -334,6 +394,29 @@ static int start_domains(struct daemon *d, char *err, size_t errlen)
 	return d->api ? 0 : -1;
 }
 
+/* --domain-socket: what the domain manager does for each domain. */
+static int open_domain_sockets(struct daemon *d)
+{
+	char err[512];
+
+	d->dsocks = calloc(d->opt.ndsock + 1, sizeof(*d->dsocks));
+	if (!d->dsocks)
+		return -1;
+	for (unsigned i = 0; i < d->opt.ndsock; i++) {
+		const struct domain_socket_opt *o = &d->opt.dsock[i];
+
+		xs_server_introduce(d->xs, o->domid);
+		d->dsocks[i] = xs_domain_socket_open(d->loop, d->xs, o->domid,
+						     o->path, err, sizeof(err));
+		if (!d->dsocks[i]) {
+			log_error("xenstore: --domain-socket %u: %s", o->domid,
+				  err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
 	char err[512];
@@ -359,6 +442,8 @@ static int start(struct daemon *d)
 		log_error("%s", err);
 		return -1;
 	}
+	if (open_domain_sockets(d) < 0)
+		return -1;
 	d->tick = event_loop_add_timer(d->loop, TICK_MS, true, on_tick, d);
 	if (!d->tick) {
 		log_errno("cannot add timer");
@@ -372,6 +457,9 @@ static void stop(struct daemon *d)
 	/* Domains keep running; a new xenond adopts them. */
 	api_close(d->api);
 	domain_manager_free(d->dm);
+	for (unsigned i = 0; d->dsocks && i < d->opt.ndsock; i++)
+		xs_domain_socket_close(d->dsocks[i]);
+	free(d->dsocks);
 	xs_socket_close(d->sock);
 	if (d->xs && xs_server_compact(d->xs) == 0)
 		log_info("xenstore: snapshot written");
@@ -391,8 +479,7 @@ int main(int argc, char **argv)
 	log_init("xenond", LOG_INFO);
 	log_ring_install();
 	if (parse_options(argc, argv, &d.opt) < 0) {
-		for (int i = 0; i < 6; i++)
-			free(d.opt.owned[i]);
+		free_options(&d.opt);
 		return 1;
 	}
 	if (d.opt.debug)
@@ -420,7 +507,6 @@ int main(int argc, char **argv)
 	log_info("stopped");
 	if (d.log)
 		fclose(d.log);
-	for (int i = 0; i < 6; i++)
-		free(d.opt.owned[i]);
+	free_options(&d.opt);
 	return rc;
 }

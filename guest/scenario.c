@@ -14,6 +14,9 @@ static const struct scenario scenarios[] = {
 	{ "crash", scn_crash },
 	{ "fault", scn_fault },
 	{ "heartbeat", scn_heartbeat },
+	{ "xenstore", scn_xenstore },
+	{ "domu", scn_domu },
+	{ "xenstore-flood", scn_xenstore_flood },
 };
 
 /* Named before the command line is read, so an early exception still

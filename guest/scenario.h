@@ -34,5 +34,8 @@ void scn_reboot(void);
 void scn_crash(void);
 void scn_fault(void);
 void scn_heartbeat(void);
+void scn_xenstore(void);
+void scn_domu(void);
+void scn_xenstore_flood(void);
 
 #endif

@@ -94,13 +94,8 @@ class Toolstack(Xenond):
                        for p in sorted(self.log_dir.glob("vmm-*.log")))
 
 
-# TEMPORARY until the guest xenstore channel lands.
-DEFAULT_ARGS = ("--no-guest-xenstore",)
-
-
 def make_toolstack(request, tmp_path, extra_args=()):
     build, sanitized = request.param
-    extra_args = DEFAULT_ARGS + tuple(extra_args)
     ts = Toolstack(build, sanitized, tmp_path, extra_args).start()
 
     def cleanup():
