@@ -77,6 +77,8 @@ static bool wanted(json_t *names, const char *name, unsigned domid)
 	json_array_foreach(names, i, v) {
 		const char *s = json_string_value(v);
 
+		if (json_is_integer(v) && json_integer_value(v) == (json_int_t)domid)
+			return true;
 		if (s && (!strcmp(s, name) || !strcmp(s, id)))
 			return true;
 	}

@@ -309,3 +309,84 @@ def test_top_batch_mode(toolstack):
     assert 0.0 <= float(row[3]) <= 200.0     # CPU(%) over the interval
     bad = toolstack.xm("top", "-d", "0", check=False)
     assert bad.returncode == 2 and "-d 0" in bad.stderr
+
+
+# ---- graceful shutdown through the guest's xenstore client -------------------
+
+def wait_store(toolstack, path, value, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = toolstack.tool("read", path, check=False)
+        if out.returncode == 0 and out.stdout.strip() == value:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{path} never became {value!r}")
+
+
+def test_guest_uses_its_store_and_shutdown_w(toolstack):
+    domid = toolstack.create("pv", test="domu")
+    base = f"/local/domain/{domid}"
+    wait_store(toolstack, f"{base}/data/status", "running")
+    assert toolstack.tool("read", f"{base}/control/feature-poweroff").stdout \
+        == "1\n"
+    t0 = time.monotonic()
+    toolstack.xm("shutdown", "-w", "pv")
+    assert "pv" not in toolstack.domains()
+    assert time.monotonic() - t0 < 10
+    log = toolstack.console_log("pv")
+    assert "status=pass" in log and "action=poweroff" in log
+    assert toolstack.tool("exists", base, check=False).returncode != 0
+
+
+def test_reboot_restarts_with_new_id(toolstack):
+    domid = toolstack.create("rb", test="domu", on_reboot="restart")
+    wait_store(toolstack, f"/local/domain/{domid}/data/status", "running")
+    toolstack.xm("reboot", "rb")
+    doms = toolstack.wait_for(lambda d: d.get("rb", {}).get("domid",
+                                                            domid) != domid,
+                              "rb to come back")
+    new = doms["rb"]["domid"]
+    wait_store(toolstack, f"/local/domain/{new}/data/status", "running")
+    assert toolstack.tool("exists", f"/local/domain/{domid}",
+                          check=False).returncode != 0
+    toolstack.xm("shutdown", "-w", "rb")
+
+
+def test_shutdown_all(toolstack):
+    ids = [toolstack.create(n, test="domu") for n in ("s1", "s2")]
+    for i in ids:
+        wait_store(toolstack, f"/local/domain/{i}/data/status", "running")
+    toolstack.xm("shutdown", "-a", "-w")
+    assert set(toolstack.domains()) == {"Domain-0"}
+
+
+def test_guest_without_store_client_gets_power_button(toolstack):
+    # test=domu without a channel honours the ACPI power button only
+    domid = toolstack.create("acpi", test="domu")
+    toolstack.wait_console("acpi", "ready")
+    # hide the PV interface: the guest's feature flag is what xenond checks
+    toolstack.tool("rm", f"/local/domain/{domid}/control/feature-poweroff")
+    toolstack.xm("shutdown", "-w", "acpi")
+    assert "action=power-button" in toolstack.console_log("acpi")
+    assert "ACPI power button" in toolstack.xm("dmesg").stdout
+
+
+def test_xenond_restart_keeps_guest_store_channel(toolstack):
+    domid = toolstack.create("durable", test="domu")
+    wait_store(toolstack, f"/local/domain/{domid}/data/status", "running")
+    toolstack.kill9()
+    toolstack.restart()
+    # the guest's watch on control/shutdown survived the restart
+    toolstack.xm("shutdown", "-w", "durable", timeout=30)
+    assert "action=poweroff" in toolstack.console_log("durable")
+
+
+def test_guest_flooding_its_store_is_contained(toolstack):
+    toolstack.create("flood", test="xenstore-flood")
+    toolstack.create("bystander", test="domu")
+    toolstack.wait_console("flood", "XENON-RESULT", timeout=60)
+    assert "status=pass" in toolstack.console_log("flood")
+    # the daemon and the other domain are unaffected
+    by = toolstack.domains()["bystander"]["domid"]
+    wait_store(toolstack, f"/local/domain/{by}/data/status", "running")
+    toolstack.xm("shutdown", "-w", "bystander")
