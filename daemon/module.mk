@@ -12,9 +12,12 @@ XS_CORE_SRCS := daemon/xs_hmap.c daemon/xs_buf.c daemon/xs_path.c \
 LIB_SRCS += lib/xs_wire.c
 
 XENOND_SRCS += daemon/main.c daemon/event_loop.c daemon/xs_socket.c \
-	       daemon/xs_domain_socket.c \
-	       $(XS_CORE_SRCS)
-XENOND_LIBS +=
+	       $(XS_CORE_SRCS) daemon/xs_local.c daemon/xs_domain_socket.c \
+	       daemon/domain_manager.c daemon/domain_vmm.c \
+	       daemon/domain_store.c daemon/domain_record.c \
+	       daemon/domain_stats.c daemon/console.c daemon/api.c \
+	       daemon/api_ops.c daemon/log_ring.c daemon/host_info.c
+XENOND_LIBS += -ljansson
 PROGRAMS += $(BUILD)/xenond
 
 UNIT_TESTS += tests/unit/test_xenstore_store.c tests/unit/test_xenstore_ops.c \

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "devices/chardev_unix.h"
@@ -586,6 +587,30 @@ static void stop_writer(struct chardev *cd)
 	pthread_join(cd->writer, NULL);
 }
 
+/*
+ * Closing a pty's master discards what its reader has not read yet, so the
+ * guest's last words (its result line, "powered off") would be lost to
+ * xenconsoled.  Wait while a reader is making progress: the bytes still
+ * queued are counted on the slave end we hold.  Nobody reading: give up
+ * after PTY_STALL_MS.
+ */
+#define PTY_STALL_MS 100
+
+static void wait_pty_reader(struct chardev *cd)
+{
+	int left, last = -1, stalled = 0;
+
+	for (int waited = 0; waited < CHARDEV_DRAIN_MS; waited++) {
+		if (ioctl(cd->pty_slave, FIONREAD, &left) < 0 || left <= 0)
+			return;
+		stalled = left == last ? stalled + 1 : 0;
+		if (stalled >= PTY_STALL_MS)
+			return;
+		last = left;
+		usleep(1000);
+	}
+}
+
 void chardev_close(struct chardev *cd)
 {
 	if (!cd)
@@ -593,6 +618,8 @@ void chardev_close(struct chardev *cd)
 	chardev_unix_close(cd->sock);
 	if (cd->writer_started)
 		stop_writer(cd);
+	if (cd->pty_slave >= 0)
+		wait_pty_reader(cd);
 	if (cd->dropped)
 		log_warn("%s console: %llu output bytes dropped (reader too slow)",
 			 cd->name, (unsigned long long)cd->dropped);

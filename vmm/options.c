@@ -11,6 +11,7 @@
 
 enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
        OPT_XENSTORE };
+enum { OPT_EXIT_FILE = 300 };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -25,6 +26,7 @@ static const struct option long_opts[] = {
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "pty-link", required_argument, NULL, OPT_PTY_LINK },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "exit-file", required_argument, NULL, OPT_EXIT_FILE },
 	{ "xenstore", required_argument, NULL, OPT_XENSTORE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -53,6 +55,8 @@ void vmm_usage(FILE *out)
 	      "                        subsystem 1af4:5853) relayed to xenond's socket\n"
 	      "                        for this domain; reconnects if xenond restarts\n"
 	      "      --paused          create the domain paused\n"
+	      "      --exit-file PATH  write why the domain ended (poweroff,\n"
+	      "                        reboot, crash, internal, stopped, error)\n"
 	      "  -v, --verbose         debug messages\n"
 	      "  -h, --help            this text\n\n"
 	      "Exit status: 0 guest powered off, 1 bad input or start failure,\n"
@@ -146,6 +150,7 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 	case OPT_CONTROL: o->control_path = arg; return 0;
 	case OPT_PTY_LINK: o->pty_link = arg; return 0;
 	case OPT_PAUSED: o->start_paused = true; return 0;
+	case OPT_EXIT_FILE: o->exit_file = arg; return 0;
 	case OPT_SERIAL: return parse_chardev("serial", arg, &o->serial);
 	case OPT_VCONSOLE: return parse_chardev("vconsole", arg, &o->vconsole);
 	case OPT_XENSTORE: return parse_xenstore(arg, &o->xenstore);

@@ -27,6 +27,7 @@ struct vmm_options {
 	const char *control_path;        /* control socket; NULL = none */
 	struct chardev_spec xenstore;    /* xenstore channel: NONE or UNIX */
 	const char *pty_link;            /* symlink made to a pty console */
+	const char *exit_file;           /* why the domain ended, for xenond */
 	bool start_paused;
 	bool verbose;
 };
