@@ -18,7 +18,7 @@ start_xenond() {
 		--xenstore-socket "$XENSTORED_PATH" --log-dir "$S/log" \
 		>>"$S/xenond.log" 2>&1 &
 	XENOND_PID=$!
-	for _ in $(seq 200); do [ -S "$XENOND_SOCKET" ] && return; sleep 0.05; done
+	for _ in $(seq 200); do $XM list >/dev/null 2>&1 && return; sleep 0.05; done
 	echo "xenond did not start; see $S/xenond.log" >&2; exit 1
 }
 cleanup() {
