@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "devices/chardev.h"
+#include "devices/net_vif.h"
 #include "devices/pci.h"
 #include "devices/serial_16550.h"
 #include "devices/virtio_console.h"
@@ -91,12 +92,15 @@ int devices_create(struct vm *vm)
 		if (!devs.vconsole)
 			return -1;
 	}
+	if (net_vifs_create(vm, devs.pci) < 0)
+		return -1;
 	return 0;
 }
 
 /* Safe after a partial devices_create(). */
 void devices_destroy(struct vm *vm)
 {
+	net_vifs_destroy();
 	virtio_console_destroy(devs.vconsole);
 	pci_bus_destroy(devs.pci);
 	serial_destroy(devs.com1);

@@ -2,6 +2,9 @@
 VMM_SRCS += devices/devices.c devices/chardev.c devices/serial_16550.c \
 	    devices/pci.c devices/virtio_pci.c devices/virtqueue.c \
 	    devices/virtio_console.c
+# virtio-net on TAP (docs/devices.md "virtio-net")
+VMM_SRCS += devices/virtio_net.c devices/virtio_net_hdr.c devices/net_tap.c \
+	    devices/net_rate_limit.c devices/net_vif.c
 
 UNIT_TESTS += tests/unit/test_virtqueue.c tests/unit/test_pci.c \
 	      tests/unit/test_virtio_pci.c tests/unit/test_serial.c \

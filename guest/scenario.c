@@ -14,6 +14,9 @@ static const struct scenario scenarios[] = {
 	{ "crash", scn_crash },
 	{ "fault", scn_fault },
 	{ "heartbeat", scn_heartbeat },
+	{ "net-echo", scn_net_echo },
+	{ "net-stream", scn_net_stream },
+	{ "net-bad", scn_net_bad },
 };
 
 /* Named before the command line is read, so an early exception still

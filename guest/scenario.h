@@ -34,5 +34,8 @@ void scn_reboot(void);
 void scn_crash(void);
 void scn_fault(void);
 void scn_heartbeat(void);
+void scn_net_echo(void);
+void scn_net_stream(void);
+void scn_net_bad(void);
 
 #endif

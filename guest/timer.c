@@ -96,3 +96,18 @@ void sleep_until(uint64_t deadline)
 	}
 	wrmsr(MSR_TSC_DEADLINE, 0);  /* disarm, in case another irq woke us */
 }
+
+void halt_until(uint64_t deadline)
+{
+	if (!deadline_timer_ready()) {
+		cpu_relax();  /* no timer to wake us: poll instead */
+		return;
+	}
+	irq_disable();
+	if (rdtsc() < deadline) {
+		wrmsr(MSR_TSC_DEADLINE, deadline);
+		irq_enable_and_halt();
+		irq_disable();
+		wrmsr(MSR_TSC_DEADLINE, 0);
+	}
+}

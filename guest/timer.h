@@ -19,5 +19,8 @@ uint64_t tsc_after_us(uint64_t us);
 void udelay(uint64_t us);
 /* Wait until the TSC reaches deadline, halted where possible. */
 void sleep_until(uint64_t deadline);
+/* Halt once, with interrupts off around it: until any interrupt or the
+ * deadline, whichever comes first (for waits that also watch a device). */
+void halt_until(uint64_t deadline);
 
 #endif

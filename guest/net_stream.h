@@ -1,0 +1,62 @@
+/*
+ * UDP streams between the test guest and the host, for net-stream.  The
+ * per-datagram work runs in ring 3 (user_call), a burst of frames per
+ * call; ring 0 only kicks and waits.
+ *
+ * Datagram payload (size bytes, big-endian words):
+ *   0  magic  STREAM_DATA, or STREAM_END (then: seq = datagrams sent)
+ *   4  seq    0, 1, 2, ...
+ *   8  crc    zlib CRC-32 of bytes 12..size
+ *   12 data   pattern[(seq & 255) ...], pattern[i] = (i * 13 + 7) & 255
+ * The guest announces itself to a receiving host with STREAM_READY.
+ */
+#ifndef GUEST_NET_STREAM_H
+#define GUEST_NET_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest/net_stack.h"
+#include "guest/virtio_net.h"
+
+#define STREAM_DATA  0x584e5331u   /* "XNS1" */
+#define STREAM_END   0x584e5345u   /* "XNSE" */
+#define STREAM_READY 0x584e5352u   /* "XNSR" */
+#define STREAM_HDR   12
+#define STREAM_MAX   (VNET_FRAME_MAX - UDP_HDRS)
+
+/* Guest -> host. */
+struct stream_tx {
+	struct vnet_ring *ring;
+	uint8_t tmpl[VNET_HDR_LEN + UDP_HDRS];  /* vnet header + headers */
+	uint32_t size;                          /* payload bytes */
+	uint32_t seq, count;
+	uint32_t crc[256];                      /* per seq & 255 */
+};
+
+/* Host -> guest. */
+struct stream_rx {
+	struct vnet_ring *ring;
+	uint32_t ip;
+	uint16_t port;
+	uint32_t expect, got, lost, reordered, bad;
+	uint64_t bytes, first_tsc, last_tsc;
+	bool end;
+	uint32_t end_count;                     /* datagrams the host sent */
+	/* A frame that is not stream data, left for ring 0. */
+	uint8_t *slow_buf;
+	uint32_t slow_len;
+	uint16_t slow_id;
+};
+
+/* The pattern table (size + 256 bytes), built once. */
+const uint8_t *stream_pattern(void);
+/* Fill payload for seq (size bytes); the CRC comes from crc_for_seq. */
+void stream_fill(uint8_t *payload, uint32_t size, uint32_t seq, uint32_t crc);
+
+/* Ring-3 entry points for user_call(): arg is the struct. */
+uint64_t stream_tx_prepare(void *tx);   /* CRC table */
+uint64_t stream_tx_burst(void *tx);     /* frames queued */
+uint64_t stream_rx_burst(void *rx);     /* frames consumed */
+
+#endif

@@ -1,0 +1,213 @@
+/* virtio-net driver (see virtio_net.h for the design). */
+#include "guest/virtio_net.h"
+
+#include "guest/memory.h"
+#include "guest/string.h"
+#include "guest/timer.h"
+#include "guest/x86.h"
+
+#define RXQ 0
+#define TXQ 1
+#define VRING_AVAIL_F_NO_INTERRUPT 1
+
+struct vnet vnet;
+
+static void rx_interrupt(void *ctx)
+{
+	(void)ctx;
+	vnet.rx.irqs++;
+}
+
+static void tx_interrupt(void *ctx)
+{
+	(void)ctx;
+	vnet.tx.irqs++;
+}
+
+/* Descriptor i <-> buffer i, for good. */
+static bool ring_setup(struct vnet_ring *r, bool writable)
+{
+	unsigned n = r->q.size;
+
+	r->bufs = page_alloc(n * VNET_BUF_SIZE / PAGE_SIZE);
+	if (!r->bufs)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		r->q.desc[i].addr = (uint64_t)(r->bufs + i * VNET_BUF_SIZE);
+		r->q.desc[i].len = VNET_BUF_SIZE;
+		r->q.desc[i].flags = writable ? VRING_DESC_F_WRITE : 0;
+		r->q.desc[i].next = 0;
+	}
+	r->avail = r->used = 0;
+	r->nfree = 0;
+	r->irqs = 0;
+	if (writable) {
+		for (unsigned i = 0; i < n; i++)
+			r->q.avail->ring[i] = (uint16_t)i;
+		r->avail = (uint16_t)n;
+		barrier();
+		r->q.avail->idx = r->avail;
+	} else {
+		for (unsigned i = 0; i < n; i++)
+			r->free[r->nfree++] = (uint16_t)(n - 1 - i);
+		/* Transmit completions are polled; interrupts only while
+		 * vnet_wait_tx() sleeps. */
+		r->q.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	}
+	return true;
+}
+
+static void read_mac(void)
+{
+	for (unsigned i = 0; i < 6; i++)
+		vnet.mac[i] = virtio_config_read8(&vnet.vd, i);
+}
+
+bool vnet_init(uint64_t features)
+{
+	vnet.present = false;
+	if (!virtio_pci_probe(VIRTIO_ID_NET, 0, &vnet.vd))
+		return false;
+	if (!virtio_negotiate(&vnet.vd, features | VNET_F_MAC | VNET_F_STATUS |
+			      VNET_F_MRG_RXBUF))
+		return false;
+	if (!virtio_queue_init(&vnet.vd, &vnet.rx.q, RXQ, VNET_QSIZE,
+			       rx_interrupt, NULL) ||
+	    !virtio_queue_init(&vnet.vd, &vnet.tx.q, TXQ, VNET_QSIZE,
+			       tx_interrupt, NULL) ||
+	    !ring_setup(&vnet.rx, true) || !ring_setup(&vnet.tx, false)) {
+		virtio_fail(&vnet.vd);
+		return false;
+	}
+	read_mac();
+	virtio_driver_ok(&vnet.vd);
+	vnet.present = true;
+	return true;
+}
+
+bool vnet_has(uint64_t feature)
+{
+	return (vnet.vd.features & feature) == feature;
+}
+
+uint8_t vnet_status(void)
+{
+	return virtio_status(&vnet.vd);
+}
+
+/* ---- rings ------------------------------------------------------------------ */
+
+static uint16_t used_idx(const struct vnet_ring *r)
+{
+	return *(volatile uint16_t *)&r->q.used->idx;
+}
+
+uint8_t *vr_rx_next(struct vnet_ring *r, uint32_t *len, uint16_t *id)
+{
+	struct vring_used_elem e;
+
+	if (used_idx(r) == r->used)
+		return NULL;
+	barrier();  /* the entry after the index that published it */
+	e = r->q.used->ring[r->used & (r->q.size - 1)];
+	r->used++;
+	if (e.id >= r->q.size)
+		return NULL;  /* a broken device */
+	*id = (uint16_t)e.id;
+	*len = e.len < VNET_BUF_SIZE ? e.len : VNET_BUF_SIZE;
+	return r->bufs + e.id * VNET_BUF_SIZE;
+}
+
+void vr_rx_repost(struct vnet_ring *r, uint16_t id)
+{
+	r->q.avail->ring[r->avail & (r->q.size - 1)] = id;
+	r->avail++;
+	barrier();
+	r->q.avail->idx = r->avail;
+}
+
+void vr_tx_reclaim(struct vnet_ring *r)
+{
+	uint16_t end = used_idx(r);
+
+	barrier();
+	while (r->used != end) {
+		uint32_t id = r->q.used->ring[r->used & (r->q.size - 1)].id;
+
+		r->used++;
+		if (id < r->q.size && r->nfree < r->q.size)
+			r->free[r->nfree++] = (uint16_t)id;
+	}
+}
+
+uint8_t *vr_tx_alloc(struct vnet_ring *r, uint16_t *id)
+{
+	if (!r->nfree)
+		vr_tx_reclaim(r);
+	if (!r->nfree)
+		return NULL;
+	*id = r->free[--r->nfree];
+	return r->bufs + *id * VNET_BUF_SIZE;
+}
+
+void vr_tx_post(struct vnet_ring *r, uint16_t id, uint32_t len)
+{
+	r->q.desc[id].len = len;
+	r->q.avail->ring[r->avail & (r->q.size - 1)] = id;
+	r->avail++;
+	barrier();
+	r->q.avail->idx = r->avail;
+}
+
+/* ---- ring 0 ---------------------------------------------------------------------- */
+
+void vnet_kick(struct vnet_ring *r)
+{
+	virtq_kick(&r->q);
+}
+
+void vnet_wait_rx(uint64_t deadline)
+{
+	unsigned seen = vnet.rx.irqs;
+
+	irq_disable();
+	while (vnet.rx.irqs == seen && used_idx(&vnet.rx) == vnet.rx.used &&
+	       rdtsc() < deadline)
+		halt_until(deadline);
+}
+
+void vnet_wait_tx(uint64_t deadline)
+{
+	unsigned seen = vnet.tx.irqs;
+
+	irq_disable();
+	vnet.tx.q.avail->flags = 0;
+	full_fence();  /* flag visible before we look at the ring again */
+	while (vnet.tx.irqs == seen && used_idx(&vnet.tx) == vnet.tx.used &&
+	       rdtsc() < deadline)
+		halt_until(deadline);
+	vnet.tx.q.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+}
+
+bool vnet_send(const struct vnet_hdr *hdr, const void *frame, uint32_t len)
+{
+	uint64_t deadline = tsc_after_us(1000000);
+	uint16_t id;
+	uint8_t *buf;
+
+	if (len > VNET_FRAME_MAX)
+		return false;
+	while (!(buf = vr_tx_alloc(&vnet.tx, &id))) {
+		if (rdtsc() >= deadline)
+			return false;
+		vnet_wait_tx(deadline);
+	}
+	if (hdr)
+		memcpy(buf, hdr, VNET_HDR_LEN);
+	else
+		memset(buf, 0, VNET_HDR_LEN);
+	memcpy(buf + VNET_HDR_LEN, frame, len);
+	vr_tx_post(&vnet.tx, id, VNET_HDR_LEN + len);
+	vnet_kick(&vnet.tx);
+	return true;
+}

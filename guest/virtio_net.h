@@ -1,0 +1,90 @@
+/*
+ * virtio-net driver for the test guest.
+ *
+ * Each queue pairs descriptor i with buffer i for good (one 2 KiB buffer,
+ * header and frame, per descriptor), so the data path is a handful of
+ * plain memory operations on the rings: the vr_* functions below touch no
+ * ports and no MMIO and can run in ring 3 under user_call(), where the
+ * guest runs natively instead of emulated (docs/test-guest.md).  Kicks,
+ * interrupts and waiting stay in ring 0 (vnet_kick, vnet_wait).
+ */
+#ifndef GUEST_VIRTIO_NET_H
+#define GUEST_VIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest/virtio_pci.h"
+
+#define VNET_HDR_LEN   12
+#define VNET_BUF_SIZE  2048          /* header + a 1514-byte frame, rounded */
+#define VNET_FRAME_MAX (VNET_BUF_SIZE - VNET_HDR_LEN)
+#define VNET_QSIZE     256
+
+/* Feature bits the guest may ask for. */
+#define VNET_F_CSUM       (1ULL << 0)
+#define VNET_F_GUEST_CSUM (1ULL << 1)
+#define VNET_F_MAC        (1ULL << 5)
+#define VNET_F_MRG_RXBUF  (1ULL << 15)
+#define VNET_F_STATUS     (1ULL << 16)
+
+#define VNET_HDR_F_NEEDS_CSUM 1
+#define VNET_HDR_F_DATA_VALID 2
+
+struct vnet_hdr {
+	uint8_t flags, gso_type;
+	uint16_t hdr_len, gso_size, csum_start, csum_offset, num_buffers;
+};
+
+/* One queue with its fixed buffers. */
+struct vnet_ring {
+	struct virtq q;
+	uint8_t *bufs;               /* q.size * VNET_BUF_SIZE */
+	uint16_t avail;              /* our avail->idx */
+	uint16_t used;               /* next used entry to look at */
+	uint16_t nfree;              /* transmit: free descriptors */
+	uint16_t free[VNET_QSIZE];
+	volatile unsigned irqs;
+};
+
+struct vnet {
+	struct virtio_dev vd;
+	struct vnet_ring rx, tx;
+	uint8_t mac[6];
+	bool present;
+};
+
+extern struct vnet vnet;
+
+/* Find and start the first virtio-net device (again after a reset);
+ * `features` adds to MAC, STATUS and MRG_RXBUF. */
+bool vnet_init(uint64_t features);
+bool vnet_has(uint64_t feature);
+/* The device's status register (NEEDS_RESET is 0x40). */
+uint8_t vnet_status(void);
+
+/* ---- ring operations: memory only, fine in ring 3 ---- */
+
+/* The next received buffer (header first) and its length, or NULL;
+ * *id names it for vr_rx_repost(). */
+uint8_t *vr_rx_next(struct vnet_ring *r, uint32_t *len, uint16_t *id);
+void vr_rx_repost(struct vnet_ring *r, uint16_t id);
+/* Collect finished transmissions. */
+void vr_tx_reclaim(struct vnet_ring *r);
+/* A free transmit buffer (header first), or NULL if all are in flight. */
+uint8_t *vr_tx_alloc(struct vnet_ring *r, uint16_t *id);
+/* Queue buffer id with len bytes (header included); needs vnet_kick(). */
+void vr_tx_post(struct vnet_ring *r, uint16_t id, uint32_t len);
+
+/* ---- ring 0 ---- */
+
+void vnet_kick(struct vnet_ring *r);
+/* Send one frame (copied; NULL hdr: no offload); false if the ring is
+ * full even after waiting up to 1 s. */
+bool vnet_send(const struct vnet_hdr *hdr, const void *frame, uint32_t len);
+/* Halt until a receive interrupt, or the TSC reaches deadline. */
+void vnet_wait_rx(uint64_t deadline);
+/* Halt until a transmit completes (interrupts asked for meanwhile). */
+void vnet_wait_tx(uint64_t deadline);
+
+#endif
