@@ -14,6 +14,7 @@
  * off.  See net_stream.h for the stream format.
  */
 #include "guest/bootinfo.h"
+#include "guest/net_scenario.h"
 #include "guest/net_stack.h"
 #include "guest/net_stream.h"
 #include "guest/scenario.h"
@@ -23,7 +24,6 @@
 #include "guest/virtio_net.h"
 #include "guest/x86.h"
 
-#define US_PER_S 1000000ULL
 
 static struct net_if nif;
 static uint8_t txframe[VNET_BUF_SIZE];
@@ -34,7 +34,7 @@ struct counters {
 };
 static struct counters cnt;
 
-static uint64_t cmdline_uint(const char *key, uint64_t dflt)
+uint64_t cmdline_uint(const char *key, uint64_t dflt)
 {
 	char buf[24];
 	uint64_t v = 0;
@@ -54,7 +54,7 @@ static uint64_t elapsed_us(uint64_t from, uint64_t to)
 	return tsc_hz() ? (to - from) * US_PER_S / tsc_hz() : 0;
 }
 
-static bool net_setup(void)
+bool net_setup(void)
 {
 	char buf[32];
 	uint32_t ip = 0x0a000002;
@@ -197,14 +197,8 @@ void scn_net_echo(void)
 
 /* ---- streams --------------------------------------------------------------- */
 
-struct peer {
-	uint32_t ip;
-	uint16_t port;
-	uint8_t mac[ETH_ALEN];
-};
-
 /* ARP for the peer: ask every 200 ms, answer whatever comes meanwhile. */
-static bool resolve(struct peer *p, uint64_t deadline)
+bool net_resolve(struct peer *p, uint64_t deadline)
 {
 	while (!net_arp_lookup(&nif, p->ip, p->mac)) {
 		uint64_t retry = tsc_after_us(200000);
@@ -345,7 +339,7 @@ void scn_net_stream(void)
 	if (!net_setup())
 		return;
 	deadline = tsc_after_us(cmdline_uint("timeout", 60) * US_PER_S);
-	if (!resolve(&p, tsc_after_us(5 * US_PER_S))) {
+	if (!net_resolve(&p, tsc_after_us(5 * US_PER_S))) {
 		result(false, "reason=arp-timeout");
 		return;
 	}
@@ -354,9 +348,4 @@ void scn_net_stream(void)
 		stream_receive(&p, deadline);
 	else
 		stream_send(&p, count, size, deadline);
-}
-
-void scn_net_bad(void)
-{
-	result(false, "reason=not-yet");
 }

@@ -11,6 +11,7 @@
 #define VRING_AVAIL_F_NO_INTERRUPT 1
 
 struct vnet vnet;
+void (*vnet_before_driver_ok)(void);
 
 static void rx_interrupt(void *ctx)
 {
@@ -80,6 +81,8 @@ bool vnet_init(uint64_t features)
 		return false;
 	}
 	read_mac();
+	if (vnet_before_driver_ok)
+		vnet_before_driver_ok();
 	virtio_driver_ok(&vnet.vd);
 	vnet.present = true;
 	return true;

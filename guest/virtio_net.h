@@ -55,6 +55,9 @@ struct vnet {
 };
 
 extern struct vnet vnet;
+/* Called by vnet_init() just before DRIVER_OK, when set (net-bad uses it
+ * to corrupt the receive ring the device looks at first). */
+extern void (*vnet_before_driver_ok)(void);
 
 /* Find and start the first virtio-net device (again after a reset);
  * `features` adds to MAC, STATUS and MRG_RXBUF. */
