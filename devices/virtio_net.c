@@ -641,6 +641,11 @@ fail:
 	return NULL;
 }
 
+struct virtio_dev *virtio_net_vdev(struct virtio_net *n)
+{
+	return n->vdev;
+}
+
 void virtio_net_destroy(struct virtio_net *n)
 {
 	if (!n)

@@ -26,5 +26,7 @@ struct virtio_net *virtio_net_create(struct vm *vm, struct pci_bus *bus,
 				     struct net_tap *tap,
 				     const struct virtio_net_params *p);
 void virtio_net_destroy(struct virtio_net *n);
+/* The virtio side of the device (tests drive it through the transport). */
+struct virtio_dev *virtio_net_vdev(struct virtio_net *n);
 
 #endif
