@@ -69,6 +69,16 @@ fuzz-virtio-net: build/fuzz/fuzz_virtio_net
 
 .PHONY: fuzz-virtqueue fuzz-virtio-pci fuzz-virtio-net
 
+# bench/net.sh's host end of the guest's UDP streams.
+$(BUILD)/net_peer: bench/net_peer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lz
+
+bench-net: all $(BUILD)/net_peer
+	bench/net.sh $(BENCH_ARGS)
+
+.PHONY: bench-net
+
 # platform devices
 VMM_SRCS += vmm/acpi.c vmm/acpi_aml.c vmm/acpi_dsdt.c devices/platform.c \
 	    devices/acpi_pm.c devices/boot_timer.c devices/i8042.c \

@@ -303,23 +303,34 @@ static bool rx_pop(struct virtio_net *n)
 
 /* Gather held chains into rd[] until they can take the largest frame
  * (one chain without MRG_RXBUF).  Returns their capacity; *niov = 0 when
- * the guest has posted nothing. */
-static uint64_t rx_gather(struct virtio_net *n, unsigned *niov)
+ * the guest has posted nothing.  *final: no more capacity will come for
+ * this frame (one chain is all it gets, we hold all the guest has, or our
+ * own limits are reached), so a shortfall is the guest's to live with. */
+static uint64_t rx_gather(struct virtio_net *n, unsigned *niov, bool *final)
 {
 	bool mrg = vnet_has(n->features, VIRTIO_NET_F_MRG_RXBUF);
+	unsigned qsize = virtio_queue_size(n->vdev, RXQ);
 	uint64_t cap = 0;
 	unsigned k = 0;
 
 	*niov = 0;
+	*final = !mrg;
 	for (;;) {
 		struct chain *c;
 
-		if (k == n->held_n &&
-		    (n->held_n == RX_HELD_MAX || !rx_pop(n)))
-			break;
+		if (k == n->held_n) {
+			if (n->held_n == RX_HELD_MAX || n->held_n >= qsize) {
+				*final = true;
+				break;
+			}
+			if (!rx_pop(n))
+				break;
+		}
 		c = held_at(n, k);
-		if (*niov + c->e.in_num > RX_IOV_MAX)
+		if (*niov + c->e.in_num > RX_IOV_MAX) {
+			*final = true;
 			break;
+		}
 		memcpy(n->rd + *niov, c->e.iov, c->e.in_num * sizeof(struct iovec));
 		*niov += c->e.in_num;
 		cap += c->e.in_bytes;
@@ -368,32 +379,38 @@ static void rx_deliver(struct virtio_net *n, unsigned niov, uint32_t len)
 	}
 	h.num_buffers = used;
 	iov_write_at(n->rd, niov, 0, &h, sizeof(h));
+	/* All of the frame's buffers become visible at once: a driver that
+	 * sees the first may count on the num_buffers - 1 after it. */
 	for (uint16_t i = 0; i < used; i++) {
 		const struct chain *c = held_at(n, 0);
 		uint32_t w = left < c->e.in_bytes ? left : c->e.in_bytes;
 
-		virtio_queue_push(n->vdev, RXQ, &c->e, w);
+		virtio_queue_fill(n->vdev, RXQ, &c->e, w, i);
 		left -= w;
 		n->held_head = (n->held_head + 1) % RX_HELD_MAX;
 		n->held_n--;
 	}
+	virtio_queue_flush(n->vdev, RXQ, used);
 	n->st.rx_packets++;
 	n->st.rx_bytes += len - VNET_HDR_LEN;
 }
 
 /* One frame from the TAP: 1 delivered or dropped, 0 none waiting (or the
- * TAP failed), -1 the guest has no buffers. */
+ * TAP failed), -1 the guest has not posted enough buffers. */
 static int rx_one(struct virtio_net *n)
 {
 	unsigned niov;
-	uint64_t cap = rx_gather(n, &niov);
+	bool final;
+	uint64_t cap = rx_gather(n, &niov, &final);
 	bool bounce = cap < n->rx_need;
 	ssize_t r;
 
-	if (!niov)
+	/* Nothing posted, or more buffers may come and the next frame might
+	 * need them: wait for the guest rather than risk dropping it. */
+	if (!niov || (bounce && !final))
 		return -1;
-	/* Buffers too small for the largest frame: read into our own, so a
-	 * frame that fits still gets through. */
+	/* Buffers too small for the largest frame, and no more coming: read
+	 * into our own, so a frame that fits still gets through. */
 	if (bounce)
 		r = read(n->tap.fd, n->bounce, BOUNCE_SIZE);
 	else

@@ -38,6 +38,33 @@ uint64_t stream_tx_prepare(void *arg)
 	return 0;
 }
 
+/* One frame of k datagrams from seq on, at buf (vnet header first). */
+static uint32_t tx_frame(struct stream_tx *t, uint8_t *buf, uint32_t k)
+{
+	struct vnet_hdr *h = (struct vnet_hdr *)buf;
+	uint8_t *pl = buf + VNET_HDR_LEN + UDP_HDRS;
+
+	memset(h, 0, sizeof(*h));
+	if (t->partial) {
+		h->flags = VNET_HDR_F_NEEDS_CSUM;
+		h->csum_start = ETH_HLEN + IP_HLEN;
+		h->csum_offset = 6;
+	}
+	if (k > 1) {
+		h->gso_type = VNET_GSO_UDP_L4;
+		h->hdr_len = UDP_HDRS;
+		h->gso_size = (uint16_t)t->size;
+	}
+	net_udp_headers(t->nif, buf + VNET_HDR_LEN, t->dst_mac, t->dst_ip,
+			t->port, t->port, k * t->size, t->partial);
+	for (uint32_t j = 0; j < k; j++) {
+		uint32_t seq = t->seq + j;
+
+		stream_fill(pl + j * t->size, t->size, seq, t->crc[seq & 255]);
+	}
+	return VNET_HDR_LEN + UDP_HDRS + k * t->size;
+}
+
 uint64_t stream_tx_burst(void *arg)
 {
 	struct stream_tx *t = arg;
@@ -47,45 +74,35 @@ uint64_t stream_tx_burst(void *arg)
 
 	vr_tx_reclaim(t->ring);
 	while (t->seq < t->count && (buf = vr_tx_alloc(t->ring, &id))) {
-		memcpy(buf, t->tmpl, sizeof(t->tmpl));
-		stream_fill(buf + sizeof(t->tmpl), t->size, t->seq,
-			    t->crc[t->seq & 255]);
-		vr_tx_post(t->ring, id, (uint32_t)sizeof(t->tmpl) + t->size);
-		t->seq++;
+		uint32_t k = t->count - t->seq < t->segs ? t->count - t->seq
+							 : t->segs;
+
+		vr_tx_post(t->ring, id, tx_frame(t, buf, k));
+		t->seq += k;
+		t->frames++;
 		n++;
 	}
 	return n;
 }
 
-/* A stream datagram for us?  Fixed offsets: the host sends plain IPv4
- * without options; anything else goes the slow way through ring 0. */
+/* A stream frame for us?  Fixed offsets: the host sends plain IPv4
+ * without options; anything else goes the slow way through ring 0.
+ * Returns the UDP payload (*plen bytes: every datagram of a segmented
+ * frame together). */
 static const uint8_t *stream_payload(const struct stream_rx *r,
 				     const uint8_t *f, uint32_t len,
 				     uint32_t *plen)
 {
-	uint32_t ulen;
-
 	if (len < UDP_HDRS + STREAM_HDR || get16(f + 12) != ETH_P_IP ||
 	    f[14] != 0x45 || f[23] != IPPROTO_UDP || get32(f + 30) != r->ip ||
 	    get16(f + 36) != r->port)
 		return NULL;
-	ulen = get16(f + 38);
-	if (ulen < UDP_HLEN + STREAM_HDR || ulen > len - ETH_HLEN - IP_HLEN)
-		return NULL;
-	*plen = ulen - UDP_HLEN;
+	*plen = len - UDP_HDRS;
 	return f + UDP_HDRS;
 }
 
-static void check_data(struct stream_rx *r, const uint8_t *p, uint32_t len)
+static void count_data(struct stream_rx *r, uint32_t seq, uint32_t len)
 {
-	uint32_t seq = get32(p + 4);
-
-	if (get32(p + 8) != crc32(0, p + STREAM_HDR, len - STREAM_HDR) ||
-	    memcmp(p + STREAM_HDR, stream_pattern() + (seq & 255),
-		   len - STREAM_HDR)) {
-		r->bad++;
-		return;
-	}
 	if (seq < r->expect) {
 		r->reordered++;
 	} else {
@@ -99,31 +116,104 @@ static void check_data(struct stream_rx *r, const uint8_t *p, uint32_t len)
 	r->last_tsc = rdtsc();
 }
 
+/* One datagram's payload p of len bytes. */
+static void check_datagram(struct stream_rx *r, const uint8_t *p, uint32_t len)
+{
+	uint32_t seq;
+
+	if (len < STREAM_HDR) {
+		r->bad++;
+		return;
+	}
+	if (get32(p) == STREAM_END) {
+		r->end = true;
+		r->end_count = get32(p + 4);
+		return;
+	}
+	seq = get32(p + 4);
+	if (get32(p) != STREAM_DATA ||
+	    get32(p + 8) != crc32(0, p + STREAM_HDR, len - STREAM_HDR) ||
+	    memcmp(p + STREAM_HDR, stream_pattern() + (seq & 255),
+		   len - STREAM_HDR)) {
+		r->bad++;
+		return;
+	}
+	count_data(r, seq, len);
+}
+
+/* A whole frame (header first): one datagram, or with UDP segmentation
+ * offload many of gso_size bytes each (the last may be shorter). */
+static bool check_frame(struct stream_rx *r, const uint8_t *buf, uint32_t len)
+{
+	const struct vnet_hdr *h = (const struct vnet_hdr *)buf;
+	uint32_t plen, seg;
+	const uint8_t *p = len > VNET_HDR_LEN ?
+		stream_payload(r, buf + VNET_HDR_LEN, len - VNET_HDR_LEN, &plen) : NULL;
+
+	if (!p)
+		return false;
+	r->frames++;
+	if (h->gso_type != VNET_GSO_UDP_L4 || !h->gso_size) {
+		/* Trust the UDP length over the frame (Ethernet padding). */
+		seg = get16(p - UDP_HLEN + 4) - UDP_HLEN;
+		check_datagram(r, p, seg < plen ? seg : plen);
+		return true;
+	}
+	r->big_frames++;
+	for (uint32_t off = 0; off < plen; off += h->gso_size)
+		check_datagram(r, p + off, plen - off < h->gso_size ?
+			       plen - off : h->gso_size);
+	return true;
+}
+
+/* A frame spanning several receive buffers, put back together. */
+static uint8_t scratch[VNET_HDR_LEN + 65536 + 4096] NOINIT;
+
+static const uint8_t *gather(struct stream_rx *r, uint8_t *first,
+			     uint32_t len, uint16_t nbuf, uint32_t *total)
+{
+	uint32_t done = len;
+	uint16_t id;
+	uint8_t *buf;
+
+	memcpy(scratch, first, len);
+	for (uint16_t i = 1; i < nbuf; i++) {
+		if (!(buf = vr_rx_next(r->ring, &len, &id)))
+			break;  /* the device broke its promise: drop it */
+		if (done + len <= sizeof(scratch)) {
+			memcpy(scratch + done, buf, len);
+			done += len;
+		}
+		vr_rx_repost(r->ring, id);
+	}
+	*total = done;
+	return scratch;
+}
+
 uint64_t stream_rx_burst(void *arg)
 {
 	struct stream_rx *r = arg;
 	uint64_t n = 0;
-	uint32_t len, plen;
+	uint32_t len;
 	uint16_t id;
 	uint8_t *buf;
 
 	while (!r->end && (buf = vr_rx_next(r->ring, &len, &id))) {
-		const uint8_t *p = len > VNET_HDR_LEN ?
-			stream_payload(r, buf + VNET_HDR_LEN, len - VNET_HDR_LEN,
-				       &plen) : NULL;
+		uint16_t nbuf = len >= VNET_HDR_LEN ?
+				((struct vnet_hdr *)buf)->num_buffers : 1;
+		const uint8_t *frame = buf;
 
-		if (!p || (get32(p) != STREAM_DATA && get32(p) != STREAM_END)) {
+		if (nbuf > 1) {
+			frame = gather(r, buf, len, nbuf, &len);
+		} else if (!check_frame(r, buf, len)) {
+			/* Not stream data: ring 0 deals with it. */
 			r->slow_buf = buf;
 			r->slow_len = len;
 			r->slow_id = id;
 			return n;
 		}
-		if (get32(p) == STREAM_END) {
-			r->end = true;
-			r->end_count = get32(p + 4);
-		} else {
-			check_data(r, p, plen);
-		}
+		if (nbuf > 1 && !check_frame(r, frame, len))
+			r->bad++;
 		vr_rx_repost(r->ring, id);
 		n++;
 	}

@@ -25,12 +25,23 @@
 #define STREAM_HDR   12
 #define STREAM_MAX   (VNET_FRAME_MAX - UDP_HDRS)
 
-/* Guest -> host. */
+/* Largest frame with UDP segmentation offload: 64 KiB buffers. */
+#define STREAM_GSO_BUF   65536
+#define STREAM_GSO_BYTES 63000              /* UDP payload per frame */
+
+/* Guest -> host.  With segs > 1 each frame carries segs datagrams for the
+ * device (the host's stack) to cut apart: VIRTIO_NET_HDR_GSO_UDP_L4. */
 struct stream_tx {
 	struct vnet_ring *ring;
-	uint8_t tmpl[VNET_HDR_LEN + UDP_HDRS];  /* vnet header + headers */
-	uint32_t size;                          /* payload bytes */
+	const struct net_if *nif;
+	uint8_t dst_mac[ETH_ALEN];
+	uint32_t dst_ip;
+	uint16_t port;
+	bool partial;                           /* device completes checksums */
+	uint32_t segs;                          /* datagrams per frame */
+	uint32_t size;                          /* payload bytes per datagram */
 	uint32_t seq, count;
+	uint64_t frames;
 	uint32_t crc[256];                      /* per seq & 255 */
 };
 
@@ -43,6 +54,7 @@ struct stream_rx {
 	uint64_t bytes, first_tsc, last_tsc;
 	bool end;
 	uint32_t end_count;                     /* datagrams the host sent */
+	uint64_t frames, big_frames;            /* big: segmentation offload */
 	/* A frame that is not stream data, left for ring 0. */
 	uint8_t *slow_buf;
 	uint32_t slow_len;

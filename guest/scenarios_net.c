@@ -54,7 +54,7 @@ static uint64_t elapsed_us(uint64_t from, uint64_t to)
 	return tsc_hz() ? (to - from) * US_PER_S / tsc_hz() : 0;
 }
 
-bool net_setup(void)
+bool net_setup(uint64_t extra)
 {
 	char buf[32];
 	uint32_t ip = 0x0a000002;
@@ -68,6 +68,8 @@ bool net_setup(void)
 	}
 	if (cmdline_uint("csum", 1) == 0)
 		features = 0;
+	else if (cmdline_uint("gso", 1))
+		features |= extra;
 	timer_init();
 	if (!vnet_init(features)) {
 		result(false, "reason=no-virtio-net");
@@ -167,7 +169,7 @@ static bool drain_tx(uint64_t deadline)
 {
 	for (;;) {
 		vr_tx_reclaim(&vnet.tx);
-		if (vnet.tx.nfree == vnet.tx.q.size)
+		if (vnet.tx.nfree == vnet.tx.nbufs)
 			return true;
 		if (rdtsc() >= deadline)
 			return false;
@@ -181,7 +183,7 @@ void scn_net_echo(void)
 	uint64_t count = cmdline_uint("count", 0);
 	uint64_t deadline;
 
-	if (!net_setup())
+	if (!net_setup(0))
 		return;
 	deadline = tsc_after_us(cmdline_uint("timeout", 60) * US_PER_S);
 	printk("xenon-guest: net ready\n");
@@ -236,25 +238,34 @@ static uint32_t small_udp(const struct peer *p, uint32_t magic, uint32_t arg)
 static struct stream_tx stx;
 static struct stream_rx srx;
 
+/* With UDP segmentation offload, frames of up to 63000 bytes of
+ * datagrams from 64 KiB buffers; else a datagram per 2 KiB buffer. */
+static void stream_tx_setup(const struct peer *p, uint32_t count, uint32_t size)
+{
+	memset(&stx, 0, sizeof(stx));
+	stx.ring = &vnet.tx;
+	stx.nif = &nif;
+	memcpy(stx.dst_mac, p->mac, ETH_ALEN);
+	stx.dst_ip = p->ip;
+	stx.port = p->port;
+	stx.size = size;
+	stx.count = count;
+	stx.partial = vnet_has(VNET_F_CSUM);
+	stx.segs = 1;
+	drain_tx(tsc_after_us(US_PER_S));
+	if (stx.partial && vnet_has(VNET_F_HOST_USO) &&
+	    STREAM_GSO_BYTES / size > 1 &&
+	    vnet_tx_big_buffers(64, STREAM_GSO_BUF))
+		stx.segs = STREAM_GSO_BYTES / size;
+}
+
 static void stream_send(const struct peer *p, uint32_t count, uint32_t size,
 			uint64_t deadline)
 {
-	struct vnet_hdr *h = (struct vnet_hdr *)stx.tmpl;
-	bool partial = vnet_has(VNET_F_CSUM);
 	uint64_t start, end;
 	char rate[24];
 
-	memset(&stx, 0, sizeof(stx));
-	stx.ring = &vnet.tx;
-	stx.size = size;
-	stx.count = count;
-	if (partial) {
-		h->flags = VNET_HDR_F_NEEDS_CSUM;
-		h->csum_start = ETH_HLEN + IP_HLEN;
-		h->csum_offset = 6;
-	}
-	net_udp_headers(&nif, stx.tmpl + VNET_HDR_LEN, p->mac, p->ip, p->port,
-			p->port, size, partial);
+	stream_tx_setup(p, count, size);
 	user_call(stream_tx_prepare, &stx);
 	start = rdtsc();
 	while (stx.seq < count && rdtsc() < deadline) {
@@ -272,8 +283,9 @@ static void stream_send(const struct peer *p, uint32_t count, uint32_t size,
 	drain_tx(tsc_after_us(US_PER_S));
 	print_rate(rate, sizeof(rate), (uint64_t)stx.seq * size,
 		   elapsed_us(start, end));
-	result(stx.seq == count, "dir=tx pkts=%u size=%u us=%lu mbs=%s%s",
-	       stx.seq, size, (unsigned long)elapsed_us(start, end), rate,
+	result(stx.seq == count, "dir=tx pkts=%u size=%u frames=%lu gso=%u us=%lu "
+	       "mbs=%s%s", stx.seq, size, (unsigned long)stx.frames, stx.segs,
+	       (unsigned long)elapsed_us(start, end), rate,
 	       stx.seq == count ? "" : " reason=timeout");
 }
 
@@ -310,9 +322,10 @@ static void stream_receive(const struct peer *p, uint64_t deadline)
 	print_rate(rate, sizeof(rate), srx.bytes,
 		   elapsed_us(srx.first_tsc, srx.last_tsc));
 	ok = srx.end && srx.got && !srx.bad;
-	result(ok, "dir=rx got=%u sent=%u lost=%u reordered=%u bad=%u "
-	       "us=%lu mbs=%s%s", srx.got, srx.end_count, srx.end_count - srx.got,
-	       srx.reordered, srx.bad,
+	result(ok, "dir=rx got=%u sent=%u lost=%u reordered=%u bad=%u frames=%lu "
+	       "gso-frames=%lu us=%lu mbs=%s%s", srx.got, srx.end_count,
+	       srx.end_count - srx.got, srx.reordered, srx.bad,
+	       (unsigned long)srx.frames, (unsigned long)srx.big_frames,
 	       (unsigned long)elapsed_us(srx.first_tsc, srx.last_tsc), rate,
 	       ok ? "" : srx.end ? " reason=bad-data" : " reason=timeout");
 }
@@ -336,7 +349,7 @@ void scn_net_stream(void)
 		return;
 	}
 	rx = cmdline_value("dir", buf, sizeof(buf)) && !strcmp(buf, "rx");
-	if (!net_setup())
+	if (!net_setup(rx ? VNET_F_GUEST_USO4 | VNET_F_GUEST_USO6 : VNET_F_HOST_USO))
 		return;
 	deadline = tsc_after_us(cmdline_uint("timeout", 60) * US_PER_S);
 	if (!net_resolve(&p, tsc_after_us(5 * US_PER_S))) {

@@ -136,12 +136,12 @@ void scn_net_bad(void)
 		result(false, "reason=need-peer=IP:PORT");
 		return;
 	}
-	if (!net_setup())
+	if (!net_setup(0))
 		return;
 	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++)
 		broken += run_case(&cases[i]);
 	/* A reset brings the device back. */
-	recovered = net_setup() && net_resolve(&p, tsc_after_us(5 * US_PER_S));
+	recovered = net_setup(0) && net_resolve(&p, tsc_after_us(5 * US_PER_S));
 	result(broken == ARRAY_SIZE(cases) && recovered,
 	       "cases=%u broken=%u recovered=%s", (unsigned)ARRAY_SIZE(cases),
 	       broken, recovered ? "yes" : "no");

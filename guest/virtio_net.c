@@ -33,6 +33,8 @@ static bool ring_setup(struct vnet_ring *r, bool writable)
 	r->bufs = page_alloc(n * VNET_BUF_SIZE / PAGE_SIZE);
 	if (!r->bufs)
 		return false;
+	r->stride = VNET_BUF_SIZE;
+	r->nbufs = (uint16_t)n;
 	for (unsigned i = 0; i < n; i++) {
 		r->q.desc[i].addr = (uint64_t)(r->bufs + i * VNET_BUF_SIZE);
 		r->q.desc[i].len = VNET_BUF_SIZE;
@@ -88,6 +90,28 @@ bool vnet_init(uint64_t features)
 	return true;
 }
 
+bool vnet_tx_big_buffers(unsigned n, uint32_t size)
+{
+	struct vnet_ring *r = &vnet.tx;
+	uint8_t *mem;
+
+	vr_tx_reclaim(r);
+	if (n > r->q.size || size % PAGE_SIZE || r->nfree != r->nbufs)
+		return false;
+	mem = page_alloc(n * size / PAGE_SIZE);
+	if (!mem)
+		return false;
+	r->bufs = mem;
+	r->stride = size;
+	r->nbufs = (uint16_t)n;
+	r->nfree = 0;
+	for (unsigned i = 0; i < n; i++) {
+		r->q.desc[i].addr = (uint64_t)(mem + i * size);
+		r->free[r->nfree++] = (uint16_t)(n - 1 - i);
+	}
+	return true;
+}
+
 bool vnet_has(uint64_t feature)
 {
 	return (vnet.vd.features & feature) == feature;
@@ -117,8 +141,8 @@ uint8_t *vr_rx_next(struct vnet_ring *r, uint32_t *len, uint16_t *id)
 	if (e.id >= r->q.size)
 		return NULL;  /* a broken device */
 	*id = (uint16_t)e.id;
-	*len = e.len < VNET_BUF_SIZE ? e.len : VNET_BUF_SIZE;
-	return r->bufs + e.id * VNET_BUF_SIZE;
+	*len = e.len < r->stride ? e.len : r->stride;
+	return r->bufs + e.id * r->stride;
 }
 
 void vr_rx_repost(struct vnet_ring *r, uint16_t id)
@@ -150,7 +174,7 @@ uint8_t *vr_tx_alloc(struct vnet_ring *r, uint16_t *id)
 	if (!r->nfree)
 		return NULL;
 	*id = r->free[--r->nfree];
-	return r->bufs + *id * VNET_BUF_SIZE;
+	return r->bufs + *id * r->stride;
 }
 
 void vr_tx_post(struct vnet_ring *r, uint16_t id, uint32_t len)
@@ -198,7 +222,7 @@ bool vnet_send(const struct vnet_hdr *hdr, const void *frame, uint32_t len)
 	uint16_t id;
 	uint8_t *buf;
 
-	if (len > VNET_FRAME_MAX)
+	if (len > vnet.tx.stride - VNET_HDR_LEN)
 		return false;
 	while (!(buf = vr_tx_alloc(&vnet.tx, &id))) {
 		if (rdtsc() >= deadline)

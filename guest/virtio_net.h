@@ -27,9 +27,14 @@
 #define VNET_F_MAC        (1ULL << 5)
 #define VNET_F_MRG_RXBUF  (1ULL << 15)
 #define VNET_F_STATUS     (1ULL << 16)
+#define VNET_F_GUEST_USO4 (1ULL << 54)
+#define VNET_F_GUEST_USO6 (1ULL << 55)
+#define VNET_F_HOST_USO   (1ULL << 56)
 
 #define VNET_HDR_F_NEEDS_CSUM 1
 #define VNET_HDR_F_DATA_VALID 2
+#define VNET_GSO_NONE   0
+#define VNET_GSO_UDP_L4 5
 
 struct vnet_hdr {
 	uint8_t flags, gso_type;
@@ -39,7 +44,9 @@ struct vnet_hdr {
 /* One queue with its fixed buffers. */
 struct vnet_ring {
 	struct virtq q;
-	uint8_t *bufs;               /* q.size * VNET_BUF_SIZE */
+	uint8_t *bufs;               /* buffer i at bufs + i * stride */
+	uint32_t stride;
+	uint16_t nbufs;              /* buffers (transmit: how many can fly) */
 	uint16_t avail;              /* our avail->idx */
 	uint16_t used;               /* next used entry to look at */
 	uint16_t nfree;              /* transmit: free descriptors */
@@ -62,6 +69,9 @@ extern void (*vnet_before_driver_ok)(void);
 /* Find and start the first virtio-net device (again after a reset);
  * `features` adds to MAC, STATUS and MRG_RXBUF. */
 bool vnet_init(uint64_t features);
+/* Transmit from n buffers of size bytes each instead (for segmentation
+ * offload: one 64 KiB frame per descriptor).  Nothing may be in flight. */
+bool vnet_tx_big_buffers(unsigned n, uint32_t size);
 bool vnet_has(uint64_t feature);
 /* The device's status register (NEEDS_RESET is 0x40). */
 uint8_t vnet_status(void);

@@ -65,12 +65,16 @@ def test_ping_arp_and_udp_echo(vmm, netns):
     assert f"virtio-net {MAC} on TAP xv0" in err
 
 
-def test_stream_guest_to_host(vmm, netns):
+@pytest.mark.parametrize("gso", ["1", "0"], ids=["uso", "plain"])
+def test_stream_guest_to_host(vmm, netns, gso):
+    """With gso=1 the guest hands the device 63000-byte frames of 45
+    datagrams (VIRTIO_NET_F_HOST_USO) and the host's stack cuts them up;
+    the host must still see every datagram, in order."""
     count, size = 2000, 1400
     rx = netns.udp_socket(5001, rcvbuf=32 << 20)
     rx.settimeout(20)
     proc = start_domain(netns, vmm, f"test=net-stream peer={HOST_IP}:5001 "
-                        f"count={count} size={size}", VIF)
+                        f"count={count} size={size} gso={gso}", VIF)
     seqs, bad = [], 0
     while True:
         data, addr = rx.recvfrom(4096)
@@ -88,18 +92,37 @@ def test_stream_guest_to_host(vmm, netns):
     assert rc == EXIT_POWEROFF, err
     res = result_line(out, "net-stream")
     assert res["status"] == "pass" and res["pkts"] == str(count), out
+    if gso == "1":
+        assert res["gso"] == str(63000 // size) and int(res["frames"]) < count / 40
+    else:
+        assert res["gso"] == "1" and res["frames"] == str(count)
 
 
-def test_stream_host_to_guest(vmm, netns):
-    count, size = 2000, 1200
+UDP_SEGMENT = 103
+
+
+@pytest.mark.parametrize("gso", [False, True], ids=["plain", "udp-segment"])
+def test_stream_host_to_guest(vmm, netns, gso):
+    """With UDP_SEGMENT the host sends 40-datagram super-packets; the
+    guest took GUEST_USO4/6, so the TAP passes them whole (TUNSETOFFLOAD)
+    in mergeable buffers and the guest cuts them up itself."""
+    import socket
+    count, size, per = 2000, 1200, 40
     s = netns.udp_socket(5002)
     s.settimeout(20)
     proc = start_domain(netns, vmm, f"test=net-stream dir=rx "
                         f"peer={HOST_IP}:5002", VIF)
     data, peer = s.recvfrom(64)      # the guest says it is ready
     assert data[:4] == b"XNSR" and peer == (GUEST_IP, 5002)
-    for seq in range(count):
-        s.sendto(stream_payload(seq, size), peer)
+    if gso:
+        s.setsockopt(socket.SOL_UDP, UDP_SEGMENT, size)
+        for seq in range(0, count, per):
+            s.sendto(b"".join(stream_payload(q, size)
+                              for q in range(seq, seq + per)), peer)
+        s.setsockopt(socket.SOL_UDP, UDP_SEGMENT, 0)
+    else:
+        for seq in range(count):
+            s.sendto(stream_payload(seq, size), peer)
     end = struct.pack(">III", STREAM_END, count, 0)
     while proc.poll() is None:       # until the guest has it
         try:
@@ -115,6 +138,10 @@ def test_stream_host_to_guest(vmm, netns):
     assert res["bad"] == "0" and res["reordered"] == "0"
     # txqueuelen 10000 and backpressure: nothing may be lost.
     assert res["got"] == str(count) and res["lost"] == "0", out
+    if gso:
+        assert int(res["gso-frames"]) == count // per, out
+    else:
+        assert res["gso-frames"] == "0", out
 
 
 def test_generated_mac_in_xen_oui(vmm, netns):

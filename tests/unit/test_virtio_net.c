@@ -336,6 +336,25 @@ static void test_rx_mergeable(void **state)
 	assert_int_equal(rx_hdr(h, 3)->num_buffers, 1);
 }
 
+static void test_rx_mergeable_waits_for_room(void **state)
+{
+	struct vnet_h *h = *state;
+
+	vh_driver_init(h, F(VIRTIO_NET_F_MRG_RXBUF));
+	post_rx(h, 2, 512);              /* 1024 bytes: not a full frame's room */
+	inject(h, 0, 100, 7);
+	vh_kick(h, 0);
+	assert_int_equal(vh_used(h, 0)->idx, 0);
+	for (uint16_t i = 2; i < 4; i++) {
+		vh_desc(h, 0, i, H_BUF + 0x1000u * i, 512, VIRTQ_DESC_F_WRITE, 0);
+		vh_publish(h, 0, i);
+	}
+	vh_kick(h, 0);
+	assert_int_equal(vh_used(h, 0)->idx, 1);
+	assert_int_equal(vh_used(h, 0)->ring[0].len, 112);
+	assert_int_equal(((uint8_t *)vh_ptr(h, H_BUF))[12], 7);
+}
+
 static void test_rx_backpressure_keeps_frames(void **state)
 {
 	struct vnet_h *h = *state;
@@ -401,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_writable_buffer_fatal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_header_and_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mergeable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_mergeable_waits_for_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_backpressure_keeps_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_too_big_for_buffer_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_readable_chain_fatal, setup, teardown),
