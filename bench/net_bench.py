@@ -16,8 +16,10 @@ host end is build/net_peer (C, recvmmsg/sendmmsg).
   h2g-gso     host -> guest, UDP_SEGMENT super-datagrams from the host: a
               device offering GUEST_USO gets them whole
 
-Medians of the guest-reported MB/s (payload bytes over the transfer) and
-the ratio xenon/qemu.
+Medians of the guest-reported MB/s (payload bytes over the transfer), the
+ratio of the medians and the median of the per-run ratios (each xenon run
+against the qemu run next to it, which shares the machine's load of the
+moment), and the median loss.
 """
 import argparse
 import os
@@ -145,17 +147,20 @@ def main():
                       flush=True)
     print(f"\n{args.runs} runs, {args.count} datagrams of {args.size} bytes, "
           f"{time.strftime('%Y-%m-%d')}")
-    print(f"{'case':12} {'xenon MB/s':>11} {'qemu MB/s':>10} {'ratio':>6}  "
-          f"{'xenon loss':>10} {'qemu loss':>9}")
+    print(f"{'case':12} {'xenon MB/s':>11} {'qemu MB/s':>10} {'ratio':>6} "
+          f"{'paired':>7}  {'xenon loss':>10} {'qemu loss':>9}")
     for case in cases:
         x = statistics.median(results[("xenon", case)])
         q = statistics.median(results[("qemu", case)])
+        # Back-to-back runs share the machine's load of the moment.
+        paired = statistics.median(a / b for a, b in zip(results[("xenon", case)],
+                                                         results[("qemu", case)]))
 
         def loss(mon):
             lost = [int(res.get("lost", 0)) for res, _ in extra[(mon, case)]]
             return f"{statistics.median(lost) * 100 / args.count:.1f}%"
-        print(f"{case:12} {x:11.2f} {q:10.2f} {x / q:6.2f}  {loss('xenon'):>10} "
-              f"{loss('qemu'):>9}")
+        print(f"{case:12} {x:11.2f} {q:10.2f} {x / q:6.2f} {paired:7.2f}  "
+              f"{loss('xenon'):>10} {loss('qemu'):>9}")
 
 
 if __name__ == "__main__":

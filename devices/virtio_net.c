@@ -226,7 +226,8 @@ static bool tx_send(struct virtio_net *n)
 		n->st.tx_dropped++;
 		return true;
 	}
-	wait = net_rate_take(&n->rl, n->tx_len, monotonic_ns());
+	wait = net_rate_enabled(&n->rl) ?
+	       net_rate_take(&n->rl, n->tx_len, monotonic_ns()) : 0;
 	if (wait) {
 		arm_timer(n, wait);
 		return false;

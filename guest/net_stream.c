@@ -65,22 +65,45 @@ static uint32_t tx_frame(struct stream_tx *t, uint8_t *buf, uint32_t k)
 	return VNET_HDR_LEN + UDP_HDRS + k * t->size;
 }
 
+/* Idle polling: true while the budget that started at *since lasts. */
+static bool keep_polling(uint64_t *since, uint64_t spin)
+{
+	uint64_t now = rdtsc();
+
+	if (!*since)
+		*since = now;
+	if (now - *since > spin)
+		return false;
+	cpu_relax();
+	return true;
+}
+
 uint64_t stream_tx_burst(void *arg)
 {
 	struct stream_tx *t = arg;
-	uint64_t n = 0;
-	uint8_t *buf;
-	uint16_t id;
+	uint64_t n = 0, idle = 0;
 
-	vr_tx_reclaim(t->ring);
-	while (t->seq < t->count && (buf = vr_tx_alloc(t->ring, &id))) {
-		uint32_t k = t->count - t->seq < t->segs ? t->count - t->seq
-							 : t->segs;
+	while (t->seq < t->count) {
+		uint64_t added = 0;
+		uint8_t *buf;
+		uint16_t id;
 
-		vr_tx_post(t->ring, id, tx_frame(t, buf, k));
-		t->seq += k;
-		t->frames++;
-		n++;
+		vr_tx_reclaim(t->ring);
+		while (t->seq < t->count && (buf = vr_tx_alloc(t->ring, &id))) {
+			uint32_t k = t->count - t->seq < t->segs ?
+				     t->count - t->seq : t->segs;
+
+			vr_tx_post(t->ring, id, tx_frame(t, buf, k));
+			t->seq += k;
+			t->frames++;
+			added++;
+		}
+		n += added;
+		t->kicks += vr_kick(t->ring);
+		if (added)
+			idle = 0;
+		else if (!keep_polling(&idle, t->spin))
+			break;
 	}
 	return n;
 }
@@ -193,12 +216,19 @@ static const uint8_t *gather(struct stream_rx *r, uint8_t *first,
 uint64_t stream_rx_burst(void *arg)
 {
 	struct stream_rx *r = arg;
-	uint64_t n = 0;
+	uint64_t n = 0, idle = 0;
 	uint32_t len;
 	uint16_t id;
 	uint8_t *buf;
 
-	while (!r->end && (buf = vr_rx_next(r->ring, &len, &id))) {
+	while (!r->end) {
+		if (!(buf = vr_rx_next(r->ring, &len, &id))) {
+			r->kicks += vr_kick(r->ring);
+			if (!keep_polling(&idle, r->spin))
+				break;
+			continue;
+		}
+		idle = 0;
 		uint16_t nbuf = len >= VNET_HDR_LEN ?
 				((struct vnet_hdr *)buf)->num_buffers : 1;
 		const uint8_t *frame = buf;

@@ -42,6 +42,8 @@ struct stream_tx {
 	uint32_t size;                          /* payload bytes per datagram */
 	uint32_t seq, count;
 	uint64_t frames;
+	uint64_t spin;                          /* TSC ticks to poll when idle */
+	unsigned kicks;
 	uint32_t crc[256];                      /* per seq & 255 */
 };
 
@@ -55,6 +57,8 @@ struct stream_rx {
 	bool end;
 	uint32_t end_count;                     /* datagrams the host sent */
 	uint64_t frames, big_frames;            /* big: segmentation offload */
+	uint64_t spin;                          /* TSC ticks to poll when idle */
+	unsigned kicks;
 	/* A frame that is not stream data, left for ring 0. */
 	uint8_t *slow_buf;
 	uint32_t slow_len;
@@ -66,7 +70,13 @@ const uint8_t *stream_pattern(void);
 /* Fill payload for seq (size bytes); the CRC comes from crc_for_seq. */
 void stream_fill(uint8_t *payload, uint32_t size, uint32_t seq, uint32_t crc);
 
-/* Ring-3 entry points for user_call(): arg is the struct. */
+/*
+ * Ring-3 entry points for user_call(): arg is the struct.  The bursts keep
+ * going as long as the device keeps up (queueing as slots free up, taking
+ * frames as they come, kicking when the device ran dry, polling up to
+ * `spin` ticks when there is nothing to do) and return to ring 0 only to
+ * halt, at the end, or (receive) for a frame that is not stream data.
+ */
 uint64_t stream_tx_prepare(void *tx);   /* CRC table */
 uint64_t stream_tx_burst(void *tx);     /* frames queued */
 uint64_t stream_rx_burst(void *rx);     /* frames consumed */

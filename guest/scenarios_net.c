@@ -266,13 +266,13 @@ static void stream_send(const struct peer *p, uint32_t count, uint32_t size,
 	char rate[24];
 
 	stream_tx_setup(p, count, size);
+	stx.spin = tsc_hz() / 20000;   /* 50 us */
 	user_call(stream_tx_prepare, &stx);
 	start = rdtsc();
 	while (stx.seq < count && rdtsc() < deadline) {
-		if (user_call(stream_tx_burst, &stx))
-			vnet_kick(&vnet.tx);
-		else
-			vnet_wait_tx(deadline);
+		user_call(stream_tx_burst, &stx);
+		if (stx.seq < count)
+			vnet_wait_tx(deadline);  /* the device is behind: sleep */
 	}
 	drain_tx(deadline);
 	end = rdtsc();
@@ -283,8 +283,9 @@ static void stream_send(const struct peer *p, uint32_t count, uint32_t size,
 	drain_tx(tsc_after_us(US_PER_S));
 	print_rate(rate, sizeof(rate), (uint64_t)stx.seq * size,
 		   elapsed_us(start, end));
-	result(stx.seq == count, "dir=tx pkts=%u size=%u frames=%lu gso=%u us=%lu "
-	       "mbs=%s%s", stx.seq, size, (unsigned long)stx.frames, stx.segs,
+	result(stx.seq == count, "dir=tx pkts=%u size=%u frames=%lu gso=%u kicks=%u "
+	       "us=%lu mbs=%s%s", stx.seq, size, (unsigned long)stx.frames, stx.segs,
+	       stx.kicks,
 	       (unsigned long)elapsed_us(start, end), rate,
 	       stx.seq == count ? "" : " reason=timeout");
 }
@@ -292,11 +293,13 @@ static void stream_send(const struct peer *p, uint32_t count, uint32_t size,
 static void stream_receive(const struct peer *p, uint64_t deadline)
 {
 	uint64_t hello = 0;
+	unsigned waits = 0;
 	char rate[24];
 	bool ok;
 
 	memset(&srx, 0, sizeof(srx));
 	srx.ring = &vnet.rx;
+	srx.spin = tsc_hz() / 20000;   /* 50 us */
 	srx.ip = nif.ip;
 	srx.port = p->port;
 	while (!srx.end && rdtsc() < deadline) {
@@ -314,18 +317,20 @@ static void stream_receive(const struct peer *p, uint64_t deadline)
 			srx.slow_buf = NULL;
 			n++;
 		}
-		if (n)
-			vnet_kick(&vnet.rx);
-		else
+		vnet_kick(&vnet.rx);
+		if (!n) {
 			vnet_wait_rx(srx.got ? deadline : hello);
+			waits++;
+		}
 	}
 	print_rate(rate, sizeof(rate), srx.bytes,
 		   elapsed_us(srx.first_tsc, srx.last_tsc));
 	ok = srx.end && srx.got && !srx.bad;
 	result(ok, "dir=rx got=%u sent=%u lost=%u reordered=%u bad=%u frames=%lu "
-	       "gso-frames=%lu us=%lu mbs=%s%s", srx.got, srx.end_count,
-	       srx.end_count - srx.got, srx.reordered, srx.bad,
-	       (unsigned long)srx.frames, (unsigned long)srx.big_frames,
+	       "gso-frames=%lu kicks=%u waits=%u irqs=%u us=%lu mbs=%s%s", srx.got,
+	       srx.end_count, srx.end_count - srx.got, srx.reordered, srx.bad,
+	       (unsigned long)srx.frames, (unsigned long)srx.big_frames, srx.kicks,
+	       waits, vnet.rx.irqs,
 	       (unsigned long)elapsed_us(srx.first_tsc, srx.last_tsc), rate,
 	       ok ? "" : srx.end ? " reason=bad-data" : " reason=timeout");
 }

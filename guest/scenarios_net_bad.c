@@ -116,7 +116,7 @@ static bool run_case(const struct bad_case *c)
 		if (!vr_tx_alloc(&vnet.tx, &id))
 			return false;
 		c->tx(id);
-		vnet_kick(&vnet.tx);
+		vnet_kick_now(&vnet.tx);
 	}
 	broke = wait_needs_reset(US_PER_S);
 	printk("xenon-guest: net-bad case=%s needs-reset=%s\n", c->name,

@@ -41,9 +41,11 @@ static bool ring_setup(struct vnet_ring *r, bool writable)
 		r->q.desc[i].flags = writable ? VRING_DESC_F_WRITE : 0;
 		r->q.desc[i].next = 0;
 	}
-	r->avail = r->used = 0;
+	r->avail = r->used = r->kicked = 0;
 	r->nfree = 0;
 	r->irqs = 0;
+	r->event_idx = vnet_has(VNET_F_EVENT_IDX);
+	vr_irq_quiet(r);
 	if (writable) {
 		for (unsigned i = 0; i < n; i++)
 			r->q.avail->ring[i] = (uint16_t)i;
@@ -53,9 +55,6 @@ static bool ring_setup(struct vnet_ring *r, bool writable)
 	} else {
 		for (unsigned i = 0; i < n; i++)
 			r->free[r->nfree++] = (uint16_t)(n - 1 - i);
-		/* Transmit completions are polled; interrupts only while
-		 * vnet_wait_tx() sleeps. */
-		r->q.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	}
 	return true;
 }
@@ -72,7 +71,7 @@ bool vnet_init(uint64_t features)
 	if (!virtio_pci_probe(VIRTIO_ID_NET, 0, &vnet.vd))
 		return false;
 	if (!virtio_negotiate(&vnet.vd, features | VNET_F_MAC | VNET_F_STATUS |
-			      VNET_F_MRG_RXBUF))
+			      VNET_F_MRG_RXBUF | VNET_F_EVENT_IDX))
 		return false;
 	if (!virtio_queue_init(&vnet.vd, &vnet.rx.q, RXQ, VNET_QSIZE,
 			       rx_interrupt, NULL) ||
@@ -186,34 +185,93 @@ void vr_tx_post(struct vnet_ring *r, uint16_t id, uint32_t len)
 	r->q.avail->idx = r->avail;
 }
 
+/* avail_event follows the used ring, used_event the avail ring. */
+static volatile uint16_t *avail_event(const struct vnet_ring *r)
+{
+	return (volatile uint16_t *)&r->q.used->ring[r->q.size];
+}
+
+static volatile uint16_t *used_event(const struct vnet_ring *r)
+{
+	return (volatile uint16_t *)&r->q.avail->ring[r->q.size];
+}
+
+bool vr_kick_needed(const struct vnet_ring *r)
+{
+	uint16_t event;
+
+	if (r->avail == r->kicked)
+		return false;
+	if (!r->event_idx)
+		return true;
+	full_fence();  /* our avail->idx before the device's avail_event */
+	event = *avail_event(r);
+	/* virtio 2.7.10: kick if event lies in [kicked, avail). */
+	return (uint16_t)(r->avail - event - 1) < (uint16_t)(r->avail - r->kicked);
+}
+
+void vr_irq_arm(struct vnet_ring *r)
+{
+	if (r->event_idx)
+		*used_event(r) = r->used;
+	else
+		r->q.avail->flags = 0;
+}
+
+void vr_irq_quiet(struct vnet_ring *r)
+{
+	/* Half the index space ahead: never reached by one queue's worth. */
+	if (r->event_idx)
+		*used_event(r) = (uint16_t)(r->used + 0x8000);
+	else
+		r->q.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+}
+
 /* ---- ring 0 ---------------------------------------------------------------------- */
+
+bool vr_kick(struct vnet_ring *r)
+{
+	bool need = vr_kick_needed(r);
+
+	if (need)
+		virtq_kick(&r->q);
+	r->kicked = r->avail;
+	return need;
+}
 
 void vnet_kick(struct vnet_ring *r)
 {
+	vr_kick(r);
+}
+
+void vnet_kick_now(struct vnet_ring *r)
+{
 	virtq_kick(&r->q);
+	r->kicked = r->avail;
+}
+
+/* Ask for interrupts, look once more (a frame may have come before the
+ * device saw the request), halt, and quiet them again. */
+static void wait_ring(struct vnet_ring *r, uint64_t deadline)
+{
+	unsigned seen = r->irqs;
+
+	irq_disable();
+	vr_irq_arm(r);
+	full_fence();
+	while (r->irqs == seen && used_idx(r) == r->used && rdtsc() < deadline)
+		halt_until(deadline);
+	vr_irq_quiet(r);
 }
 
 void vnet_wait_rx(uint64_t deadline)
 {
-	unsigned seen = vnet.rx.irqs;
-
-	irq_disable();
-	while (vnet.rx.irqs == seen && used_idx(&vnet.rx) == vnet.rx.used &&
-	       rdtsc() < deadline)
-		halt_until(deadline);
+	wait_ring(&vnet.rx, deadline);
 }
 
 void vnet_wait_tx(uint64_t deadline)
 {
-	unsigned seen = vnet.tx.irqs;
-
-	irq_disable();
-	vnet.tx.q.avail->flags = 0;
-	full_fence();  /* flag visible before we look at the ring again */
-	while (vnet.tx.irqs == seen && used_idx(&vnet.tx) == vnet.tx.used &&
-	       rdtsc() < deadline)
-		halt_until(deadline);
-	vnet.tx.q.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	wait_ring(&vnet.tx, deadline);
 }
 
 bool vnet_send(const struct vnet_hdr *hdr, const void *frame, uint32_t len)

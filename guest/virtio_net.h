@@ -4,9 +4,11 @@
  * Each queue pairs descriptor i with buffer i for good (one 2 KiB buffer,
  * header and frame, per descriptor), so the data path is a handful of
  * plain memory operations on the rings: the vr_* functions below touch no
- * ports and no MMIO and can run in ring 3 under user_call(), where the
- * guest runs natively instead of emulated (docs/test-guest.md).  Kicks,
- * interrupts and waiting stay in ring 0 (vnet_kick, vnet_wait).
+ * ports and can run in ring 3 under user_call(), where the guest runs
+ * natively instead of emulated (docs/test-guest.md).  vr_kick() is one
+ * MMIO store to the notify address, which ring 3 may do as well (the BARs
+ * are mapped user-accessible); with EVENT_IDX it is rare.  Interrupts and
+ * waiting stay in ring 0 (vnet_wait_*).
  */
 #ifndef GUEST_VIRTIO_NET_H
 #define GUEST_VIRTIO_NET_H
@@ -27,6 +29,7 @@
 #define VNET_F_MAC        (1ULL << 5)
 #define VNET_F_MRG_RXBUF  (1ULL << 15)
 #define VNET_F_STATUS     (1ULL << 16)
+#define VNET_F_EVENT_IDX  (1ULL << 29)
 #define VNET_F_GUEST_USO4 (1ULL << 54)
 #define VNET_F_GUEST_USO6 (1ULL << 55)
 #define VNET_F_HOST_USO   (1ULL << 56)
@@ -47,6 +50,8 @@ struct vnet_ring {
 	uint8_t *bufs;               /* buffer i at bufs + i * stride */
 	uint32_t stride;
 	uint16_t nbufs;              /* buffers (transmit: how many can fly) */
+	uint16_t kicked;             /* avail when we last decided on a kick */
+	bool event_idx;              /* VIRTIO_F_EVENT_IDX: avail/used_event */
 	uint16_t avail;              /* our avail->idx */
 	uint16_t used;               /* next used entry to look at */
 	uint16_t nfree;              /* transmit: free descriptors */
@@ -67,7 +72,8 @@ extern struct vnet vnet;
 extern void (*vnet_before_driver_ok)(void);
 
 /* Find and start the first virtio-net device (again after a reset);
- * `features` adds to MAC, STATUS and MRG_RXBUF. */
+ * `features` adds to MAC, STATUS, MRG_RXBUF and EVENT_IDX.  Interrupts
+ * start suppressed: the vnet_wait_* functions ask for them. */
 bool vnet_init(uint64_t features);
 /* Transmit from n buffers of size bytes each instead (for segmentation
  * offload: one 64 KiB frame per descriptor).  Nothing may be in flight. */
@@ -88,10 +94,20 @@ void vr_tx_reclaim(struct vnet_ring *r);
 uint8_t *vr_tx_alloc(struct vnet_ring *r, uint16_t *id);
 /* Queue buffer id with len bytes (header included); needs vnet_kick(). */
 void vr_tx_post(struct vnet_ring *r, uint16_t id, uint32_t len);
+/* Does the device need a kick for what was queued since the last one?
+ * With EVENT_IDX only when it has run dry (avail_event); else always. */
+bool vr_kick_needed(const struct vnet_ring *r);
+/* Kick if needed (fine in ring 3); true if it did. */
+bool vr_kick(struct vnet_ring *r);
+/* Interrupts for this ring: wanted from the next used entry on, or not. */
+void vr_irq_arm(struct vnet_ring *r);
+void vr_irq_quiet(struct vnet_ring *r);
 
 /* ---- ring 0 ---- */
 
+/* vr_kick(); vnet_kick_now() kicks regardless. */
 void vnet_kick(struct vnet_ring *r);
+void vnet_kick_now(struct vnet_ring *r);
 /* Send one frame (copied; NULL hdr: no offload); false if the ring is
  * full even after waiting up to 1 s. */
 bool vnet_send(const struct vnet_hdr *hdr, const void *frame, uint32_t len);
