@@ -275,3 +275,20 @@ def test_malformed_descriptors_leave_monitor_running(vmm, netns):
     assert res["broken"] == res["cases"] and int(res["cases"]) >= 6
     assert res["recovered"] == "yes"
     assert "virtio-net[0]:" in err and "device needs reset" in err
+
+
+def test_bridge_and_mtu(vmm, netns):
+    """bridge= names an existing Linux bridge: the TAP joins it; mtu= is
+    set on the TAP.  A name that is not a bridge is refused."""
+    netns.ip("link", "add", "xbr0", "type", "bridge")
+    proc = start_domain(netns, vmm, "test=net-echo timeout=30",
+                        VIF + ",bridge=xbr0,mtu=1400", host=False)
+    wait_ready(proc)
+    link = netns.ip("-o", "link", "show", "xv0").stdout
+    assert "master xbr0" in link and "mtu 1400" in link, link
+    proc.kill()
+    _, _, err = finish(proc, vmm)
+    assert "xv0 attached to bridge xbr0" in err
+
+    err = run_bad_vif(vmm, netns, "--vif", "vifname=xv1,bridge=lo")
+    assert "bridge=lo: lo is not a Linux bridge" in err
