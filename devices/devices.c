@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "devices/chardev.h"
+#include "devices/net_vif.h"
 #include "devices/pci.h"
 #include "devices/serial_16550.h"
 #include "devices/virtio_console.h"
@@ -101,6 +102,8 @@ int devices_create(struct vm *vm)
 		if (!devs.xs)
 			return -1;
 	}
+	if (net_vifs_create(vm, devs.pci) < 0)
+		return -1;
 	return 0;
 }
 
@@ -108,6 +111,7 @@ int devices_create(struct vm *vm)
 void devices_destroy(struct vm *vm)
 {
 	xs_channel_destroy(devs.xs);
+	net_vifs_destroy();
 	virtio_console_destroy(devs.vconsole);
 	pci_bus_destroy(devs.pci);
 	serial_destroy(devs.com1);

@@ -3,6 +3,14 @@ VMM_SRCS += devices/devices.c devices/chardev.c devices/serial_16550.c \
 	    devices/pci.c devices/virtio_pci.c devices/virtqueue.c \
 	    devices/virtio_console.c devices/chardev_unix.c devices/xs_relay.c \
 	    devices/xs_channel.c
+# virtio-net on TAP (docs/devices.md "virtio-net")
+VMM_SRCS += devices/virtio_net.c devices/virtio_net_hdr.c devices/net_tap.c \
+	    devices/net_rate_limit.c devices/net_vif.c
+UNIT_TESTS += tests/unit/test_virtio_net.c
+test_virtio_net_SRCS := devices/virtio_net.c devices/virtio_net_hdr.c \
+			devices/net_rate_limit.c devices/net_tap.c \
+			devices/virtio_pci.c devices/virtqueue.c devices/pci.c \
+			vmm/io_bus.c vmm/guest_memory.c vmm/main_loop.c
 
 UNIT_TESTS += tests/unit/test_virtqueue.c tests/unit/test_pci.c \
 	      tests/unit/test_virtio_pci.c tests/unit/test_serial.c \
@@ -50,7 +58,32 @@ fuzz-virtio-pci: build/fuzz/fuzz_virtio_pci
 	build/fuzz/fuzz_virtio_pci -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 		build/fuzz/corpus-virtio-pci
 
-.PHONY: fuzz-virtqueue fuzz-virtio-pci
+# virtio-net's chains and headers, on a fake TAP.
+FUZZ_VNET_SRCS := tests/fuzz/fuzz_virtio_net.c devices/virtio_net.c \
+	devices/virtio_net_hdr.c devices/net_rate_limit.c devices/net_tap.c \
+	devices/virtio_pci.c devices/virtqueue.c devices/pci.c vmm/io_bus.c \
+	vmm/guest_memory.c vmm/main_loop.c lib/log.c
+build/fuzz/fuzz_virtio_net: $(FUZZ_VNET_SRCS) $(wildcard devices/*.h) \
+			    tests/unit/vm_stubs.h tests/unit/vnet_harness.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_VNET_SRCS)
+
+fuzz-virtio-net: build/fuzz/fuzz_virtio_net
+	@mkdir -p build/fuzz/corpus-virtio-net
+	build/fuzz/fuzz_virtio_net -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		build/fuzz/corpus-virtio-net
+
+.PHONY: fuzz-virtqueue fuzz-virtio-pci fuzz-virtio-net
+
+# bench/net.sh's host end of the guest's UDP streams.
+$(BUILD)/net_peer: bench/net_peer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lz
+
+bench-net: all $(BUILD)/net_peer
+	bench/net.sh $(BENCH_ARGS)
+
+.PHONY: bench-net
 
 # platform devices
 VMM_SRCS += vmm/acpi.c vmm/acpi_aml.c vmm/acpi_dsdt.c devices/platform.c \

@@ -101,10 +101,18 @@ int virtio_queue_pop(struct virtio_dev *vdev, unsigned q, struct virtq_elem *e);
 /* Return a chain with `written` bytes written into its writable part. */
 void virtio_queue_push(struct virtio_dev *vdev, unsigned q,
 		       const struct virtq_elem *e, uint32_t written);
+/* Several chains made visible together: fill each (offset 0, 1, ...),
+ * then flush their number. */
+void virtio_queue_fill(struct virtio_dev *vdev, unsigned q,
+		       const struct virtq_elem *e, uint32_t written,
+		       unsigned offset);
+void virtio_queue_flush(struct virtio_dev *vdev, unsigned q, unsigned count);
 /* After pushes: interrupt the driver if it wants one. */
 void virtio_queue_signal(struct virtio_dev *vdev, unsigned q);
 /* Buffers available on queue q that were not popped yet. */
 bool virtio_queue_has_buffers(struct virtio_dev *vdev, unsigned q);
+/* The size the driver gave queue q (0 if it is not ready). */
+unsigned virtio_queue_size(struct virtio_dev *vdev, unsigned q);
 
 /* Device config changed: bump config_generation, config interrupt. */
 void virtio_config_changed(struct virtio_dev *vdev);

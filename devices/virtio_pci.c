@@ -549,6 +549,23 @@ void virtio_queue_push(struct virtio_dev *vdev, unsigned q,
 	virtqueue_push(&VP(vdev)->queues[q].vq, e->head, written);
 }
 
+void virtio_queue_fill(struct virtio_dev *vdev, unsigned q,
+		       const struct virtq_elem *e, uint32_t written,
+		       unsigned offset)
+{
+	if (!virtio_queue_ready(vdev, q))
+		return;
+	if (written > e->in_bytes)
+		written = e->in_bytes;
+	virtqueue_fill(&VP(vdev)->queues[q].vq, offset, e->head, written);
+}
+
+void virtio_queue_flush(struct virtio_dev *vdev, unsigned q, unsigned count)
+{
+	if (virtio_queue_ready(vdev, q))
+		virtqueue_flush(&VP(vdev)->queues[q].vq, count);
+}
+
 void virtio_queue_signal(struct virtio_dev *vdev, unsigned q)
 {
 	struct virtio_pci *vp = VP(vdev);
@@ -562,6 +579,11 @@ bool virtio_queue_has_buffers(struct virtio_dev *vdev, unsigned q)
 {
 	return virtio_queue_ready(vdev, q) &&
 	       virtqueue_has_buffers(&VP(vdev)->queues[q].vq);
+}
+
+unsigned virtio_queue_size(struct virtio_dev *vdev, unsigned q)
+{
+	return virtio_queue_ready(vdev, q) ? VP(vdev)->queues[q].size : 0;
 }
 
 void virtio_config_changed(struct virtio_dev *vdev)

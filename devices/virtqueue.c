@@ -240,17 +240,30 @@ int virtqueue_pop(struct virtqueue *vq, struct virtq_elem *e)
 	return 1;
 }
 
-void virtqueue_push(struct virtqueue *vq, uint16_t head, uint32_t written)
+void virtqueue_fill(struct virtqueue *vq, unsigned offset, uint16_t head,
+		    uint32_t written)
 {
 	struct virtq_used_elem *u;
 
 	if (!vq->used)
 		return;
-	u = &vq->used->ring[vq->used_idx & (vq->size - 1)];
+	u = &vq->used->ring[(uint16_t)(vq->used_idx + offset) & (vq->size - 1)];
 	__atomic_store_n(&u->id, head, __ATOMIC_RELAXED);
 	__atomic_store_n(&u->len, written, __ATOMIC_RELAXED);
-	vq->used_idx++;
+}
+
+void virtqueue_flush(struct virtqueue *vq, unsigned count)
+{
+	if (!vq->used)
+		return;
+	vq->used_idx = (uint16_t)(vq->used_idx + count);
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
+}
+
+void virtqueue_push(struct virtqueue *vq, uint16_t head, uint32_t written)
+{
+	virtqueue_fill(vq, 0, head, written);
+	virtqueue_flush(vq, 1);
 }
 
 bool virtqueue_should_notify(struct virtqueue *vq)

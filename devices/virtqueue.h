@@ -107,6 +107,12 @@ void virtqueue_clear(struct virtqueue *vq);
 int virtqueue_pop(struct virtqueue *vq, struct virtq_elem *e);
 /* Hand back the chain starting at head with `written` bytes written. */
 void virtqueue_push(struct virtqueue *vq, uint16_t head, uint32_t written);
+/* The same in two steps, so several chains become visible to the driver
+ * at once (a mergeable receive frame spanning them): fill the entry
+ * `offset` places past the last published one, then publish `count`. */
+void virtqueue_fill(struct virtqueue *vq, unsigned offset, uint16_t head,
+		    uint32_t written);
+void virtqueue_flush(struct virtqueue *vq, unsigned count);
 /* After pushes: does the driver want an interrupt now? */
 bool virtqueue_should_notify(struct virtqueue *vq);
 /* Anything the driver has made available that we did not pop yet? */

@@ -18,6 +18,9 @@ static const struct scenario scenarios[] = {
 	{ "domu", scn_domu },
 	{ "xenstore-flood", scn_xenstore_flood },
 	{ "xenstore-bad", scn_xenstore_bad },
+	{ "net-echo", scn_net_echo },
+	{ "net-stream", scn_net_stream },
+	{ "net-bad", scn_net_bad },
 };
 
 /* Named before the command line is read, so an early exception still

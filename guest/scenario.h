@@ -38,5 +38,8 @@ void scn_xenstore(void);
 void scn_domu(void);
 void scn_xenstore_flood(void);
 void scn_xenstore_bad(void);
+void scn_net_echo(void);
+void scn_net_stream(void);
+void scn_net_bad(void);
 
 #endif

@@ -119,3 +119,18 @@ bool wait_event_until(uint64_t deadline, bool (*cond)(void *ctx), void *ctx)
 		wrmsr(MSR_TSC_DEADLINE, 0);
 	return met;
 }
+
+void halt_until(uint64_t deadline)
+{
+	if (!deadline_timer_ready()) {
+		cpu_relax();  /* no timer to wake us: poll instead */
+		return;
+	}
+	irq_disable();
+	if (rdtsc() < deadline) {
+		wrmsr(MSR_TSC_DEADLINE, deadline);
+		irq_enable_and_halt();
+		irq_disable();
+		wrmsr(MSR_TSC_DEADLINE, 0);
+	}
+}

@@ -25,5 +25,8 @@ void sleep_until(uint64_t deadline);
  * interrupts are taken only inside the halt, so a wake-up that makes it
  * true cannot slip in between. */
 bool wait_event_until(uint64_t deadline, bool (*cond)(void *ctx), void *ctx);
+/* Halt once, with interrupts off around it: until any interrupt or the
+ * deadline, whichever comes first (for waits that also watch a device). */
+void halt_until(uint64_t deadline);
 
 #endif

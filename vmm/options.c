@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/domain_config.h"
 #include "lib/log.h"
 
 enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
        OPT_XENSTORE };
-enum { OPT_EXIT_FILE = 300 };
+enum { OPT_EXIT_FILE = 300, OPT_VIF, OPT_UUID };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -28,6 +29,8 @@ static const struct option long_opts[] = {
 	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ "exit-file", required_argument, NULL, OPT_EXIT_FILE },
 	{ "xenstore", required_argument, NULL, OPT_XENSTORE },
+	{ "vif", required_argument, NULL, OPT_VIF },
+	{ "uuid", required_argument, NULL, OPT_UUID },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -57,6 +60,10 @@ void vmm_usage(FILE *out)
 	      "      --paused          create the domain paused\n"
 	      "      --exit-file PATH  write why the domain ended (poweroff,\n"
 	      "                        reboot, crash, internal, stopped, error)\n"
+	      "      --vif SPEC        virtio-net on a TAP device; SPEC is an xl vif\n"
+	      "                        spec (mac=,vifname=,rate=,mtu=,bridge=...);\n"
+	      "                        repeat for more interfaces\n"
+	      "      --uuid UUID       domain UUID (seeds generated MAC addresses)\n"
 	      "  -v, --verbose         debug messages\n"
 	      "  -h, --help            this text\n\n"
 	      "Exit status: 0 guest powered off, 1 bad input or start failure,\n"
@@ -151,6 +158,14 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 	case OPT_PTY_LINK: o->pty_link = arg; return 0;
 	case OPT_PAUSED: o->start_paused = true; return 0;
 	case OPT_EXIT_FILE: o->exit_file = arg; return 0;
+	case OPT_UUID: o->uuid = arg; return 0;
+	case OPT_VIF:
+		if (o->n_vifs < VMM_MAX_VIFS) {
+			o->vifs[o->n_vifs++] = arg;
+			return 0;
+		}
+		log_error("--vif: more than %d interfaces", VMM_MAX_VIFS);
+		return -1;
 	case OPT_SERIAL: return parse_chardev("serial", arg, &o->serial);
 	case OPT_VCONSOLE: return parse_chardev("vconsole", arg, &o->vconsole);
 	case OPT_XENSTORE: return parse_xenstore(arg, &o->xenstore);
@@ -171,6 +186,8 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 
 static int check_options(const struct vmm_options *o)
 {
+	uint8_t uuid[16];
+
 	if (!o->kernel) {
 		log_error("no kernel given (--kernel FILE)");
 		return -1;
@@ -186,6 +203,11 @@ static int check_options(const struct vmm_options *o)
 	}
 	if (o->vcpus == 0) {
 		log_error("vcpus: 0 is out of range (at least 1)");
+		return -1;
+	}
+	if (o->uuid && xl_uuid_parse(o->uuid, uuid) < 0) {
+		log_error("--uuid: '%s' is not a UUID "
+			  "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", o->uuid);
 		return -1;
 	}
 	return 0;

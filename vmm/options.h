@@ -15,6 +15,8 @@ struct chardev_spec {
 	const char *path;        /* CHARDEV_FILE, CHARDEV_UNIX */
 };
 
+#define VMM_MAX_VIFS 16
+
 struct vmm_options {
 	const char *name;
 	const char *kernel;
@@ -30,6 +32,10 @@ struct vmm_options {
 	const char *exit_file;           /* why the domain ended, for xenond */
 	bool start_paused;
 	bool verbose;
+	/* Network interfaces: xl vif specs, one virtio-net device each. */
+	const char *vifs[VMM_MAX_VIFS];
+	unsigned n_vifs;
+	const char *uuid;                /* domain UUID text; NULL = random */
 };
 
 /* Returns 0 and fills opts, or prints a clear message and returns -1. */
