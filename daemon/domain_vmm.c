@@ -72,13 +72,20 @@ static void add_vifs(struct argv_builder *b, const struct domain *d)
 		const struct xl_vif *v = &d->dc.vifs[i];
 		char mac[18];
 
+		char extra[96] = "";
+		size_t n = 0;
+
+		/* The MAC xenond generated (and wrote to the store) is the
+		 * one the guest must see; the TAP is named as Xen names it. */
 		xl_mac_format(v->mac, mac);
+		if (!v->mac_given)
+			n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+					      ",mac=%s", mac);
+		if (!v->vifname)
+			snprintf(extra + n, sizeof(extra) - n, ",vifname=vif%u.%d",
+				 d->domid, v->devid);
 		arg(b, "--vif");
-		if (v->vifname)
-			arg(b, "%s,mac=%s", v->spec, mac);
-		else
-			arg(b, "%s,mac=%s,vifname=vif%u.%d", v->spec, mac,
-			    d->domid, v->devid);
+		arg(b, "%s%s", v->spec, extra);
 	}
 }
 
@@ -86,9 +93,12 @@ static int build_argv(struct argv_builder *b, const struct domain *d)
 {
 	const struct domain_config *dc = &d->dc;
 	const struct domain_manager_opts *o = &d->mgr->opt;
+	char uuid[37];
 
 	arg(b, "%s", o->vmm_path);
 	arg(b, "--name=%s", d->name);
+	xl_uuid_format(d->uuid, uuid);
+	arg(b, "--uuid=%s", uuid);
 	arg(b, "--memory=%llu", (unsigned long long)dc->memory_mb);
 	arg(b, "--vcpus=%u", dc->vcpus);
 	arg(b, "--kernel=%s", dc->kernel);

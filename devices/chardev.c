@@ -595,15 +595,22 @@ static void stop_writer(struct chardev *cd)
  * after PTY_STALL_MS.
  */
 #define PTY_STALL_MS 100
+/* Bytes written to the master reach the slave's queue through the tty
+ * layer's deferred flip-buffer work, so an empty queue only counts once it
+ * has stayed empty this long. */
+#define PTY_SETTLE_MS 10
 
 static void wait_pty_reader(struct chardev *cd)
 {
-	int left, last = -1, stalled = 0;
+	int left, last = -1, stalled = 0, empty = 0;
 
 	for (int waited = 0; waited < CHARDEV_DRAIN_MS; waited++) {
-		if (ioctl(cd->pty_slave, FIONREAD, &left) < 0 || left <= 0)
+		if (ioctl(cd->pty_slave, FIONREAD, &left) < 0)
 			return;
-		stalled = left == last ? stalled + 1 : 0;
+		empty = left <= 0 ? empty + 1 : 0;
+		if (empty >= PTY_SETTLE_MS)
+			return;
+		stalled = left > 0 && left == last ? stalled + 1 : 0;
 		if (stalled >= PTY_STALL_MS)
 			return;
 		last = left;

@@ -390,3 +390,21 @@ def test_guest_flooding_its_store_is_contained(toolstack):
     by = toolstack.domains()["bystander"]["domid"]
     wait_store(toolstack, f"/local/domain/{by}/data/status", "running")
     toolstack.xm("shutdown", "-w", "bystander")
+
+
+def test_vif_gets_a_tap_named_as_xen_does(toolstack):
+    domid = toolstack.create("netted", test="domu",
+                             vif=["mac=00:16:3e:0a:0b:0c"])
+    tap = f"vif{domid}.0"
+    out = subprocess.run(["ip", "-o", "link", "show", tap],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    be = f"/local/domain/0/backend/vif/{domid}/0"
+    assert toolstack.tool("read", f"{be}/mac").stdout == "00:16:3e:0a:0b:0c\n"
+    assert toolstack.tool("read", f"{be}/vifname").stdout == f"{tap}\n"
+    fe = f"/local/domain/{domid}/device/vif/0"
+    assert toolstack.tool("read", f"{fe}/backend").stdout == f"{be}\n"
+    toolstack.xm("destroy", "netted")
+    toolstack.wait_gone("netted")
+    gone = subprocess.run(["ip", "link", "show", tap], capture_output=True)
+    assert gone.returncode != 0          # the VMM's TAP went with it

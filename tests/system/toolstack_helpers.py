@@ -31,7 +31,8 @@ class Toolstack(Xenond):
         lines = [f'name = "{name}"', f'kernel = "{GUEST}"', "memory = 32",
                  f'extra = "test={test} {extra}"']
         for k, v in keys.items():
-            lines.append(f"{k} = {json.dumps(v) if isinstance(v, str) else v}")
+            text = json.dumps(v) if isinstance(v, (str, list)) else v
+            lines.append(f"{k} = {text}")
         path = self.tmp / f"{name}.cfg"
         path.write_text("\n".join(lines) + "\n")
         return path
