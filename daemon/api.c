@@ -14,8 +14,13 @@
 #include "daemon/console.h"
 #include "lib/log.h"
 
+struct api_waiter {
+	struct api_client *client;  /* NULL once the client went away */
+};
+
 struct api_client {
 	struct api *api;
+	struct api_waiter *waiter;  /* a deferred reply is pending */
 	int fd;
 	struct ev_fd *ev;
 	char *in;
@@ -45,6 +50,8 @@ static void client_unlink(struct api_client *c)
 
 static void client_free(struct api_client *c, bool close_fd)
 {
+	if (c->waiter)
+		c->waiter->client = NULL;
 	client_unlink(c);
 	event_loop_del_fd(c->api->ctx->loop, c->ev);
 	if (close_fd)
@@ -120,8 +127,8 @@ static void hand_to_console(struct api_client *c, struct console *con,
 static bool handle_line(struct api_client *c, char *line)
 {
 	json_error_t jerr;
-	json_t *req = json_loads(line, 0, &jerr);
-	struct console *take = NULL;
+	json_t *req = json_loads(line, 0, &jerr), *reply;
+	struct api_call call = { .client = c };
 	bool history;
 
 	if (!req || !json_is_object(req)) {
@@ -131,19 +138,72 @@ static bool handle_line(struct api_client *c, char *line)
 		return true;
 	}
 	history = !json_is_false(json_object_get(req, "history"));
-	client_send(c, api_handle(c->api->ctx, req, &take));
+	reply = api_handle(c->api->ctx, req, &call);
 	json_decref(req);
-	if (take) {
-		hand_to_console(c, take, history);
+	if (!reply)
+		return !call.waiter;   /* deferred: stop reading requests */
+	client_send(c, reply);
+	if (call.take) {
+		hand_to_console(c, call.take, history);
 		return false;
 	}
 	return true;
 }
 
+static void process_lines(struct api_client *c)
+{
+	char *nl;
+
+	while (!c->waiter && (nl = memchr(c->in, '\n', c->in_len))) {
+		size_t used = (size_t)(nl + 1 - c->in);
+		bool go_on;
+
+		*nl = '\0';
+		go_on = handle_line(c, c->in);
+		if (!go_on && !c->waiter)
+			return;   /* c now belongs to a console */
+		memmove(c->in, c->in + used, c->in_len - used + 1);
+		c->in_len -= used;
+	}
+}
+
+struct api_waiter *api_defer(struct api_call *call)
+{
+	struct api_waiter *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->client = call->client;
+	call->client->waiter = w;
+	call->waiter = w;
+	return w;
+}
+
+void api_waiter_progress(struct api_waiter *w, json_t *progress)
+{
+	if (w->client)
+		client_send(w->client, json_pack("{s:o}", "progress", progress));
+	else
+		json_decref(progress);
+}
+
+void api_waiter_reply(struct api_waiter *w, json_t *reply)
+{
+	struct api_client *c = w->client;
+
+	free(w);
+	if (!c) {
+		json_decref(reply);
+		return;
+	}
+	c->waiter = NULL;
+	client_send(c, reply);
+	process_lines(c);	/* requests that arrived meanwhile */
+}
+
 static void on_client(void *opaque, unsigned events)
 {
 	struct api_client *c = opaque;
-	char *nl;
 	ssize_t n;
 
 	if ((events & EV_WRITE) && !client_flush(c))
@@ -154,6 +214,14 @@ static void on_client(void *opaque, unsigned events)
 	}
 	if (!(events & (EV_READ | EV_ERROR)) || c->out_len)
 		return;
+	if (c->waiter) {
+		/* Only notice a hang-up; requests wait for the reply. */
+		char probe;
+
+		if (recv(c->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+			client_free(c, true);
+		return;
+	}
 	if (c->in_cap - c->in_len < 4096) {
 		size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
 		char *p = cap <= API_MAX_REQUEST + 8192 ? realloc(c->in, cap) : NULL;
@@ -175,15 +243,7 @@ static void on_client(void *opaque, unsigned events)
 	}
 	c->in_len += (size_t)n;
 	c->in[c->in_len] = '\0';
-	while ((nl = memchr(c->in, '\n', c->in_len))) {
-		size_t used = (size_t)(nl + 1 - c->in);
-
-		*nl = '\0';
-		if (!handle_line(c, c->in))
-			return;   /* c now belongs to a console */
-		memmove(c->in, c->in + used, c->in_len - used + 1);
-		c->in_len -= used;
-	}
+	process_lines(c);
 }
 
 static void on_accept(void *opaque, unsigned events)

@@ -17,6 +17,8 @@
 struct domain_manager;
 struct console;
 struct api;
+struct api_client;
+struct api_waiter;
 
 struct api_ctx {
 	struct domain_manager *dm;
@@ -27,9 +29,26 @@ struct api *api_open(struct api_ctx *ctx, const char *path, char *err,
 		     size_t errlen);
 void api_close(struct api *api);
 
-/* api_ops.c: answer one request.  *take is set when the reply must be
- * followed by handing the connection to a console (op "console"). */
-json_t *api_handle(struct api_ctx *ctx, json_t *req, struct console **take);
+/* What an operation may do besides replying at once. */
+struct api_call {
+	struct api_client *client;
+	struct console *take;       /* hand the connection to this console */
+	struct api_waiter *waiter;  /* set by api_defer() */
+};
+
+/* api_ops.c: answer one request, or return NULL after api_defer() for an
+ * operation that finishes later (save, migrate). */
+json_t *api_handle(struct api_ctx *ctx, json_t *req, struct api_call *call);
+
+/*
+ * A deferred reply.  Until api_waiter_reply(), the client's further
+ * requests wait; api_waiter_progress() sends {"progress": p} lines.  If the
+ * client goes away meanwhile the operation carries on and its reply is
+ * dropped.  Both calls consume their JSON reference.
+ */
+struct api_waiter *api_defer(struct api_call *call);
+void api_waiter_progress(struct api_waiter *w, json_t *progress);
+void api_waiter_reply(struct api_waiter *w, json_t *reply);
 json_t *api_error(const char *errname, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

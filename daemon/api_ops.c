@@ -184,7 +184,7 @@ static json_t *op_simple(struct api_ctx *ctx, json_t *req, const char *op)
 }
 
 static json_t *op_console(struct api_ctx *ctx, json_t *req,
-			  struct console **take)
+			  struct api_call *call)
 {
 	json_t *e = NULL;
 	struct domain *d = target(ctx, req, &e);
@@ -194,7 +194,7 @@ static json_t *op_console(struct api_ctx *ctx, json_t *req,
 	if (!d->console)
 		return api_error("ENOENT", "domain %s has no console (it is "
 				 "shut down)", d->name);
-	*take = d->console;
+	call->take = d->console;
 	return ok(json_pack("{s:s, s:i}", "name", d->name, "domid",
 			    (int)d->domid));
 }
@@ -210,7 +210,7 @@ static json_t *op_dmesg(json_t *req)
 	return r;
 }
 
-json_t *api_handle(struct api_ctx *ctx, json_t *req, struct console **take)
+json_t *api_handle(struct api_ctx *ctx, json_t *req, struct api_call *call)
 {
 	const char *op = str(req, "op");
 	unsigned n = 0;
@@ -227,7 +227,7 @@ json_t *api_handle(struct api_ctx *ctx, json_t *req, struct console **take)
 	    !strcmp(op, "unpause") || !strcmp(op, "rename"))
 		return op_simple(ctx, req, op);
 	if (!strcmp(op, "console"))
-		return op_console(ctx, req, take);
+		return op_console(ctx, req, call);
 	if (!strcmp(op, "dmesg"))
 		return op_dmesg(req);
 	if (!strcmp(op, "info")) {

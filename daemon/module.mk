@@ -16,7 +16,8 @@ XENOND_SRCS += daemon/main.c daemon/event_loop.c daemon/xs_socket.c \
 	       daemon/domain_manager.c daemon/domain_vmm.c \
 	       daemon/domain_store.c daemon/domain_record.c \
 	       daemon/domain_stats.c daemon/console.c daemon/api.c \
-	       daemon/api_ops.c daemon/log_ring.c daemon/host_info.c
+	       daemon/api_ops.c daemon/log_ring.c daemon/host_info.c \
+	       daemon/vmm_call.c
 XENOND_LIBS += -ljansson
 PROGRAMS += $(BUILD)/xenond
 
