@@ -124,7 +124,10 @@ static void hand_to_console(struct api_client *c, struct console *con,
 	console_attach(con, fd, history);
 }
 
-static bool handle_line(struct api_client *c, char *line)
+/* What became of the client after a request. */
+enum line_result { LINE_DONE, LINE_HANDED_OFF, LINE_DEFERRED };
+
+static enum line_result handle_line(struct api_client *c, char *line)
 {
 	json_error_t jerr;
 	json_t *req = json_loads(line, 0, &jerr), *reply;
@@ -135,19 +138,19 @@ static bool handle_line(struct api_client *c, char *line)
 		client_send(c, api_error("EINVAL", "request is not a JSON object: "
 					 "%s", req ? "wrong type" : jerr.text));
 		json_decref(req);
-		return true;
+		return LINE_DONE;
 	}
 	history = !json_is_false(json_object_get(req, "history"));
 	reply = api_handle(c->api->ctx, req, &call);
 	json_decref(req);
 	if (!reply)
-		return !call.waiter;   /* deferred: stop reading requests */
+		return call.waiter ? LINE_DEFERRED : LINE_DONE;
 	client_send(c, reply);
 	if (call.take) {
 		hand_to_console(c, call.take, history);
-		return false;
+		return LINE_HANDED_OFF;
 	}
-	return true;
+	return LINE_DONE;
 }
 
 static void process_lines(struct api_client *c)
@@ -156,12 +159,10 @@ static void process_lines(struct api_client *c)
 
 	while (!c->waiter && (nl = memchr(c->in, '\n', c->in_len))) {
 		size_t used = (size_t)(nl + 1 - c->in);
-		bool go_on;
 
 		*nl = '\0';
-		go_on = handle_line(c, c->in);
-		if (!go_on && !c->waiter)
-			return;   /* c now belongs to a console */
+		if (handle_line(c, c->in) == LINE_HANDED_OFF)
+			return;   /* c is gone: its fd belongs to a console */
 		memmove(c->in, c->in + used, c->in_len - used + 1);
 		c->in_len -= used;
 	}
