@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "devices/chardev.h"
+#include "devices/disks.h"
 #include "devices/pci.h"
 #include "devices/serial_16550.h"
 #include "devices/virtio_console.h"
@@ -91,6 +92,8 @@ int devices_create(struct vm *vm)
 		if (!devs.vconsole)
 			return -1;
 	}
+	if (disks_create(vm, devs.pci) < 0)
+		return -1;
 	return 0;
 }
 
@@ -98,6 +101,7 @@ int devices_create(struct vm *vm)
 void devices_destroy(struct vm *vm)
 {
 	virtio_console_destroy(devs.vconsole);
+	disks_destroy();
 	pci_bus_destroy(devs.pci);
 	serial_destroy(devs.com1);
 	/* Closing flushes whatever the guest printed last. */

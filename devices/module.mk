@@ -58,3 +58,9 @@ test_acpi_aml_SRCS := vmm/acpi_aml.c
 test_acpi_platform_SRCS := devices/platform.c devices/acpi_pm.c \
 			   devices/boot_timer.c devices/i8042.c \
 			   devices/cmos_rtc.c vmm/io_bus.c vmm/guest_memory.c
+
+# virtio-blk and the block back ends (docs/devices.md, "virtio-blk").
+VMM_SRCS += devices/disks.c devices/virtio_blk.c devices/virtio_blk_req.c \
+	    devices/block_aio.c devices/block_backend.c devices/block_raw.c \
+	    devices/block_qcow2.c
+VMM_LIBS += -luring

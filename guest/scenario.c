@@ -14,6 +14,13 @@ static const struct scenario scenarios[] = {
 	{ "crash", scn_crash },
 	{ "fault", scn_fault },
 	{ "heartbeat", scn_heartbeat },
+	{ "blk-list", scn_blk_list },
+	{ "blk-pattern", scn_blk_pattern },
+	{ "blk-verify", scn_blk_verify },
+	{ "blk-ro", scn_blk_ro },
+	{ "blk-zero", scn_blk_zero },
+	{ "blk-bad", scn_blk_bad },
+	{ "blk-perf", scn_blk_perf },
 };
 
 /* Named before the command line is read, so an early exception still

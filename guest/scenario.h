@@ -34,5 +34,12 @@ void scn_reboot(void);
 void scn_crash(void);
 void scn_fault(void);
 void scn_heartbeat(void);
+void scn_blk_list(void);
+void scn_blk_pattern(void);
+void scn_blk_verify(void);
+void scn_blk_ro(void);
+void scn_blk_zero(void);
+void scn_blk_bad(void);
+void scn_blk_perf(void);
 
 #endif

@@ -80,6 +80,11 @@ static void add_status(struct virtio_dev *vd, uint8_t bits)
 	mmio_write8(vd->common + CC_STATUS, get_status(vd) | bits);
 }
 
+uint8_t virtio_status(const struct virtio_dev *vd)
+{
+	return get_status(vd);
+}
+
 void virtio_fail(struct virtio_dev *vd)
 {
 	add_status(vd, STATUS_FAILED);

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/domain_config.h"
 #include "lib/log.h"
 
-enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED };
+enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
+       OPT_DISK };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -24,6 +26,7 @@ static const struct option long_opts[] = {
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "pty-link", required_argument, NULL, OPT_PTY_LINK },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -47,6 +50,10 @@ void vmm_usage(FILE *out)
 	      "                        resume, stop, power-button)\n"
 	      "      --pty-link PATH   symlink to the console pty\n"
 	      "      --paused          create the domain paused\n"
+	      "      --disk SPEC       a virtio-blk disk; SPEC is an xl disk spec\n"
+	      "                        (xl-disk-configuration(5)), e.g.\n"
+	      "                        'format=raw, vdev=xvda, access=rw, target=IMG'\n"
+	      "                        or 'phy:/dev/loop0,xvdb,r'; repeatable\n"
 	      "  -v, --verbose         debug messages\n"
 	      "  -h, --help            this text\n\n"
 	      "Exit status: 0 guest powered off, 1 bad input or start failure,\n"
@@ -113,6 +120,31 @@ static int parse_chardev(const char *opt, const char *s, struct chardev_spec *c)
 	return 0;
 }
 
+/* The spec's syntax is checked here; devices/disks.c opens it. */
+static int add_disk(struct vmm_options *o, const char *spec)
+{
+	struct xl_msgs msgs;
+	struct xl_disk d;
+	char what[32];
+	struct xl_spec_ctx ctx = { &msgs, { NULL, 0, 0 }, what };
+	int rc;
+
+	if (o->n_disks == VMM_MAX_DISKS) {
+		log_error("--disk: at most %d disks", VMM_MAX_DISKS);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "disk[%u]", o->n_disks);
+	xl_msgs_init(&msgs);
+	rc = xl_disk_parse(&d, spec, &ctx);
+	for (size_t i = 0; rc < 0 && i < msgs.n; i++)
+		log_error("%s", msgs.v[i].text);
+	xl_msgs_free(&msgs);
+	xl_disk_free(&d);
+	if (rc == 0)
+		o->disks[o->n_disks++] = spec;
+	return rc;
+}
+
 static int parse_one(struct vmm_options *o, int c, const char *arg)
 {
 	switch (c) {
@@ -126,6 +158,7 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 	case OPT_PAUSED: o->start_paused = true; return 0;
 	case OPT_SERIAL: return parse_chardev("serial", arg, &o->serial);
 	case OPT_VCONSOLE: return parse_chardev("vconsole", arg, &o->vconsole);
+	case OPT_DISK: return add_disk(o, arg);
 	case 'm':
 		if (parse_size_mib(arg, &o->mem_mib) == 0)
 			return 0;

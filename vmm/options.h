@@ -15,6 +15,9 @@ struct chardev_spec {
 	const char *path;        /* CHARDEV_FILE */
 };
 
+/* One PCI slot each on bus 0 (slot 0 is the host bridge). */
+#define VMM_MAX_DISKS 31
+
 struct vmm_options {
 	const char *name;
 	const char *kernel;
@@ -28,6 +31,9 @@ struct vmm_options {
 	const char *pty_link;            /* symlink made to a pty console */
 	bool start_paused;
 	bool verbose;
+	/* --disk SPEC, xl disk specs in command-line order (devices/disks.c) */
+	const char *disks[VMM_MAX_DISKS];
+	unsigned n_disks;
 };
 
 /* Returns 0 and fills opts, or prints a clear message and returns -1. */
