@@ -72,7 +72,7 @@ struct blk_request {
 
 /* What the disk allows (filled from the device's configuration). */
 struct blk_limits {
-	uint64_t capacity;         /* sectors */
+	uint64_t capacity;         /* sectors, below 2^55 (bytes fit 64 bits) */
 	bool readonly;
 	bool discard, write_zeroes;
 	uint32_t seg_max, size_max;
