@@ -280,7 +280,7 @@ static struct block_backend *open_qcow2(const char *what, const char *path,
 struct block_backend *block_backend_open(const struct xl_disk *disk,
 					 unsigned index)
 {
-	char what[160];
+	char what[512];
 
 	snprintf(what, sizeof(what), "disk[%u]: '%s'", index, disk->target);
 	switch (disk->format) {

@@ -54,7 +54,7 @@ struct block_backend {
 	 * so the engine may use it directly; -1 otherwise. */
 	int fd;
 	/* For messages: "disk[1]: '/img/a.raw'". */
-	char what[160];
+	char what[512];
 };
 
 /*

@@ -62,8 +62,9 @@ test_acpi_platform_SRCS := devices/platform.c devices/acpi_pm.c \
 # virtio-blk and the block back ends (docs/devices.md, "virtio-blk").
 VMM_SRCS += devices/disks.c devices/virtio_blk.c devices/virtio_blk_req.c \
 	    devices/block_aio.c devices/block_backend.c devices/block_raw.c \
-	    devices/block_qcow2.c
-VMM_LIBS += -luring
+	    devices/block_qcow2.c devices/block_qcow2_cache.c \
+	    devices/block_qcow2_refcount.c devices/block_qcow2_io.c
+VMM_LIBS += -luring -lz
 
 UNIT_TESTS += tests/unit/test_virtio_blk_req.c
 test_virtio_blk_req_SRCS := devices/virtio_blk_req.c devices/virtqueue.c \
