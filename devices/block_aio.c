@@ -29,6 +29,7 @@
 #define REAP_BATCH 64
 #define RING_MIN 8
 #define RING_MAX 4096
+#define INLINE_WRITE_MAX (64u << 10)
 
 struct block_aio {
 	struct block_backend *bb;
@@ -41,6 +42,8 @@ struct block_aio {
 	struct io_uring ring;
 	int efd;
 	unsigned ring_inflight, unsubmitted;
+	/* Small writes done at submission (see block_aio_submit). */
+	struct block_req *inline_head, **inline_tail;
 
 	pthread_t worker;
 	bool worker_started, stop;
@@ -223,8 +226,8 @@ static bool ring_complete(struct block_aio *aio, struct block_req *r, int res)
 	return true;
 }
 
-/* Collect finished requests and hand them over in batches. */
-static void reap(struct block_aio *aio)
+/* Collect finished requests and hand them to fn in batches. */
+static void reap_to(struct block_aio *aio, block_done_fn fn, void *opaque)
 {
 	struct block_req *batch[REAP_BATCH];
 	struct io_uring_cqe *cqe;
@@ -233,6 +236,12 @@ static void reap(struct block_aio *aio)
 	do {
 		n = 0;
 		pthread_mutex_lock(&aio->ring_lock);
+		while (n < REAP_BATCH && aio->inline_head) {
+			batch[n++] = aio->inline_head;
+			aio->inline_head = aio->inline_head->next;
+		}
+		if (!aio->inline_head)
+			aio->inline_tail = &aio->inline_head;
 		while (n < REAP_BATCH && io_uring_peek_cqe(&aio->ring, &cqe) == 0) {
 			struct block_req *r = io_uring_cqe_get_data(cqe);
 			int res = cqe->res;
@@ -246,8 +255,22 @@ static void reap(struct block_aio *aio)
 		ring_kick(aio);   /* anything re-queued above */
 		pthread_mutex_unlock(&aio->ring_lock);
 		if (n)
-			aio->done(aio->opaque, batch, n);
+			fn(opaque, batch, n);
 	} while (n == REAP_BATCH);
+}
+
+static void reap(struct block_aio *aio)
+{
+	reap_to(aio, aio->done, aio->opaque);
+}
+
+void block_aio_kick_and_reap(struct block_aio *aio, block_done_fn fn,
+			     void *opaque)
+{
+	if (!aio->have_ring)
+		return;
+	block_aio_kick(aio);
+	reap_to(aio, fn, opaque);
 }
 
 static void on_ring_event(void *opaque, uint32_t events)
@@ -314,6 +337,7 @@ struct block_aio *block_aio_create(struct block_backend *bb,
 	aio->efd = -1;
 	snprintf(aio->what, sizeof(aio->what), "%s", what);
 	aio->tail = &aio->head;
+	aio->inline_tail = &aio->inline_head;
 	pthread_mutex_init(&aio->lock, NULL);
 	pthread_mutex_init(&aio->ring_lock, NULL);
 	pthread_cond_init(&aio->cond, NULL);
@@ -330,6 +354,17 @@ void block_aio_submit(struct block_aio *aio, struct block_req *r)
 {
 	r->result = 0;
 	r->done_bytes = 0;
+	if (aio->have_ring && r->op == BLOCK_WRITE && !r->dsync &&
+	    r->len <= INLINE_WRITE_MAX) {
+		r->result = block_pwritev_full(aio->bb->fd, r->iov, r->niov,
+					       r->offset, false);
+		r->next = NULL;
+		pthread_mutex_lock(&aio->ring_lock);
+		*aio->inline_tail = r;
+		aio->inline_tail = &r->next;
+		pthread_mutex_unlock(&aio->ring_lock);
+		return;
+	}
 	if (ring_op(aio, r)) {
 		bool queued;
 

@@ -227,6 +227,8 @@ static void signal_queues(struct virtio_blk *vb)
 	}
 }
 
+static void done_locked(void *opaque, struct block_req **reqs, unsigned n);
+
 /* Pop and start what the guest queued, up to the in-flight limit. */
 static void process_queue(struct virtio_blk *vb, unsigned qi)
 {
@@ -254,7 +256,7 @@ static void process_queue(struct virtio_blk *vb, unsigned qi)
 		}
 	}
 	if (vb->aio)
-		block_aio_kick(vb->aio);
+		block_aio_kick_and_reap(vb->aio, done_locked, vb);
 }
 
 static void vb_queue_notify(struct virtio_dev *vdev, unsigned q)
@@ -265,12 +267,11 @@ static void vb_queue_notify(struct virtio_dev *vdev, unsigned q)
 	signal_queues(vb);
 }
 
-/* Engine completions (no engine lock held). */
-static void blk_done(void *opaque, struct block_req **reqs, unsigned n)
+/* Engine completions, device lock held. */
+static void done_locked(void *opaque, struct block_req **reqs, unsigned n)
 {
 	struct virtio_blk *vb = opaque;
 
-	virtio_lock(vb->vdev);
 	for (unsigned i = 0; i < n; i++) {
 		struct blk_req *r = (struct blk_req *)((char *)reqs[i] -
 						       offsetof(struct blk_req, io));
@@ -282,6 +283,16 @@ static void blk_done(void *opaque, struct block_req **reqs, unsigned n)
 				 strerror(-err));
 		complete(vb, r, err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
 	}
+}
+
+/* Engine completions (no engine lock held): complete, re-fill queues
+ * that stopped at their limit, interrupt. */
+static void blk_done(void *opaque, struct block_req **reqs, unsigned n)
+{
+	struct virtio_blk *vb = opaque;
+
+	virtio_lock(vb->vdev);
+	done_locked(vb, reqs, n);
 	for (unsigned q = 0; q < vb->nq && !vb->dying; q++)
 		if (vb->queues[q].throttled && virtio_queue_ready(vb->vdev, q))
 			process_queue(vb, q);
