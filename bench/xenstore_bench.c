@@ -67,7 +67,7 @@ static int try_connect(const char *path)
 
 static void start_daemon(struct bench *b)
 {
-	char state[128], log[128];
+	char state[128], log[128], api[128], logdir[128];
 
 	strcpy(b->tmpdir, "/tmp/xsbench-XXXXXX");
 	if (!mkdtemp(b->tmpdir))
@@ -75,13 +75,15 @@ static void start_daemon(struct bench *b)
 	snprintf(b->sockpath, sizeof(b->sockpath), "%s/sock", b->tmpdir);
 	snprintf(state, sizeof(state), "%s/state", b->tmpdir);
 	snprintf(log, sizeof(log), "%s/xenond.log", b->tmpdir);
+	snprintf(api, sizeof(api), "%s/api.sock", b->tmpdir);
+	snprintf(logdir, sizeof(logdir), "%s/log", b->tmpdir);
 	b->daemon = fork();
 	if (b->daemon < 0)
 		die("fork");
 	if (b->daemon == 0) {
 		execl(b->xenond, b->xenond, "--foreground", "--state-dir",
 		      state, "--xenstore-socket", b->sockpath, "--log-file",
-		      log, (char *)NULL);
+		      log, "--socket", api, "--log-dir", logdir, (char *)NULL);
 		_exit(127);
 	}
 	b->socket = b->sockpath;

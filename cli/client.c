@@ -88,10 +88,18 @@ static char *read_line(int fd)
 	return NULL;
 }
 
-json_t *xm_request_fd(int fd, const char *cmd, const char *op, json_t *fields)
+static xm_progress_fn progress_fn;
+
+void xm_set_progress(xm_progress_fn fn)
 {
-	json_t *req = fields ? fields : json_object(), *reply;
-	json_error_t err;
+	progress_fn = fn;
+}
+
+static json_t *request_fd(int fd, const char *cmd, const char *op,
+			  json_t *fields, void (*seen)(json_t *reply))
+{
+	json_t *req = fields ? fields : json_object(), *reply = NULL;
+	json_error_t err = { .text = "" };
 	char *text, *line;
 	int rc;
 
@@ -100,18 +108,36 @@ json_t *xm_request_fd(int fd, const char *cmd, const char *op, json_t *fields)
 	json_decref(req);
 	rc = text ? write_all(fd, text, strlen(text)) : -1;
 	free(text);
-	if (rc < 0 || write_all(fd, "\n", 1) < 0 || !(line = read_line(fd))) {
+	if (rc < 0 || write_all(fd, "\n", 1) < 0)
+		line = NULL;
+	else
+		line = read_line(fd);
+	/* Long operations (save, migrate) send progress lines first. */
+	while (line) {
+		reply = json_loads(line, 0, &err);
+		free(line);
+		line = NULL;
+		if (!reply || json_object_get(reply, "ok"))
+			break;
+		if (progress_fn)
+			progress_fn(json_object_get(reply, "progress"));
+		json_decref(reply);
+		line = read_line(fd);
+		if (!line)
+			reply = NULL;
+	}
+	if (!line && !reply && err.text[0] == '\0') {
 		fprintf(stderr, "%s %s: lost the connection to xenond\n",
 			xm_progname, cmd);
 		return NULL;
 	}
-	reply = json_loads(line, 0, &err);
-	free(line);
 	if (!reply) {
 		fprintf(stderr, "%s %s: bad reply from xenond: %s\n", xm_progname,
 			cmd, err.text);
 		return NULL;
 	}
+	if (seen)
+		seen(reply);
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		const char *msg = json_string_value(json_object_get(reply, "error"));
 
@@ -123,7 +149,13 @@ json_t *xm_request_fd(int fd, const char *cmd, const char *op, json_t *fields)
 	return reply;
 }
 
-json_t *xm_request(const char *cmd, const char *op, json_t *fields)
+json_t *xm_request_fd(int fd, const char *cmd, const char *op, json_t *fields)
+{
+	return request_fd(fd, cmd, op, fields, NULL);
+}
+
+json_t *xm_request_warn(const char *cmd, const char *op, json_t *fields,
+			void (*seen)(json_t *reply))
 {
 	int fd = xm_connect();
 	json_t *reply;
@@ -132,7 +164,12 @@ json_t *xm_request(const char *cmd, const char *op, json_t *fields)
 		json_decref(fields);
 		return NULL;
 	}
-	reply = xm_request_fd(fd, cmd, op, fields);
+	reply = request_fd(fd, cmd, op, fields, seen);
 	close(fd);
 	return reply;
+}
+
+json_t *xm_request(const char *cmd, const char *op, json_t *fields)
+{
+	return xm_request_warn(cmd, op, fields, NULL);
 }

@@ -18,6 +18,16 @@ int xm_connect(void);
  */
 json_t *xm_request(const char *cmd, const char *op, json_t *fields);
 
+/* Same, and seen(reply) is called for every reply, failed ones too (for
+ * warnings that come with either). */
+json_t *xm_request_warn(const char *cmd, const char *op, json_t *fields,
+			void (*seen)(json_t *reply));
+
+/* Long operations send {"progress": {...}} lines before the reply; fn (if
+ * set) sees each one. */
+typedef void (*xm_progress_fn)(json_t *progress);
+void xm_set_progress(xm_progress_fn fn);
+
 /* Same, on an already-open connection (for streams such as console). */
 json_t *xm_request_fd(int fd, const char *cmd, const char *op, json_t *fields);
 

@@ -28,6 +28,20 @@ const struct xm_command xm_commands[] = {
 	{ "destroy", cmd_destroy, "Terminate a domain immediately", "<Domain>", "" },
 	{ "pause", cmd_pause, "Pause execution of a domain", "<Domain>", "" },
 	{ "unpause", cmd_unpause, "Unpause a paused domain", "<Domain>", "" },
+	{ "save", cmd_save, "Save a domain's state to a file",
+	  "[-c] <Domain> <File>",
+	  "-c             Leave the domain running after saving (a checkpoint).\n"
+	  "The file holds the configuration, device and vCPU state and memory;\n"
+	  "disk images are not copied (their names are recorded)." },
+	{ "restore", cmd_restore, "Restore a domain from a saved file",
+	  "[-p] <File>", "-p             Leave the restored domain paused." },
+	{ "migrate", cmd_migrate, "Move a domain to another host",
+	  "[options] <Domain> <Host>",
+	  "-l, --live          Live migration: copy memory while the domain runs.\n"
+	  "-P, --port PORT     The destination xenond's relocation port (8002).\n"
+	  "-D, --downtime MS   Live: pause budget for the final copy (30 ms).\n"
+	  "Both hosts need the same --relocation-key file; the domain's disks\n"
+	  "must be reachable under the same paths on the destination." },
 	{ "console", cmd_console, "Attach to a domain's console",
 	  "<Domain>", "Detach with Ctrl-]." },
 	{ "domid", cmd_domid, "Convert a domain name to a domain id",
@@ -37,6 +51,12 @@ const struct xm_command xm_commands[] = {
 	{ "rename", cmd_rename, "Rename a domain", "<Domain> <NewDomainName>", "" },
 	{ "uptime", cmd_uptime, "Print uptime for all or some domains",
 	  "[-s] [Domain...]", "-s             Omit the header." },
+	{ "top", cmd_top, "Monitor domains' CPU and memory use (xentop)",
+	  "[-b] [-d SECONDS] [-i ITERATIONS]",
+	  "-b, --batch       Plain text to stdout (the default when not on a\n"
+	  "                  terminal).\n"
+	  "-d, --delay SECS  Seconds between updates (default 3).\n"
+	  "-i, --iterations N  Stop after N updates." },
 	{ "info", cmd_info, "Get information about the Xenon host", "", "" },
 	{ "dmesg", cmd_dmesg, "Read and/or clear the daemon's message buffer",
 	  "[-c]", "-c             Clear the buffer after reading it." },

@@ -24,7 +24,7 @@ static int simple_op(const char *cmd, const char *op, const char *dom,
 	return 0;
 }
 
-static int one_arg(const char *cmd, int argc, char **argv)
+static int one_arg(const char *cmd, int argc)
 {
 	if (argc != 2) {
 		xm_usage_error(cmd, "expects exactly one domain");
@@ -35,19 +35,19 @@ static int one_arg(const char *cmd, int argc, char **argv)
 
 int cmd_destroy(int argc, char **argv)
 {
-	return one_arg("destroy", argc, argv) ? 2 :
+	return one_arg("destroy", argc) ? 2 :
 		simple_op("destroy", "destroy", argv[1], NULL);
 }
 
 int cmd_pause(int argc, char **argv)
 {
-	return one_arg("pause", argc, argv) ? 2 :
+	return one_arg("pause", argc) ? 2 :
 		simple_op("pause", "pause", argv[1], NULL);
 }
 
 int cmd_unpause(int argc, char **argv)
 {
-	return one_arg("unpause", argc, argv) ? 2 :
+	return one_arg("unpause", argc) ? 2 :
 		simple_op("unpause", "unpause", argv[1], NULL);
 }
 
@@ -61,7 +61,7 @@ int cmd_rename(int argc, char **argv)
 	return simple_op("rename", "rename", argv[1], extra);
 }
 
-/* The domids now running under the given names/ids (for -w). */
+/* The domids of the given domains that have not shut down (for -w). */
 static json_t *current_ids(const char *cmd, json_t *targets)
 {
 	json_t *reply = xm_request(cmd, "list",
@@ -71,8 +71,13 @@ static json_t *current_ids(const char *cmd, json_t *targets)
 
 	if (!reply)
 		return ids;
-	json_array_foreach(json_object_get(reply, "domains"), i, d)
-		json_array_append(ids, json_object_get(d, "domid"));
+	json_array_foreach(json_object_get(reply, "domains"), i, d) {
+		const char *st = json_string_value(json_object_get(d, "state"));
+
+		/* A preserved domain (on_poweroff=preserve) has shut down. */
+		if (!st || !strchr(st, 's'))
+			json_array_append(ids, json_object_get(d, "domid"));
+	}
 	json_decref(reply);
 	return ids;
 }

@@ -41,6 +41,10 @@ int cmd_domname(int argc, char **argv);
 int cmd_rename(int argc, char **argv);
 int cmd_uptime(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_dmesg(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

@@ -6,18 +6,24 @@ XS_CORE_SRCS := daemon/xs_hmap.c daemon/xs_buf.c daemon/xs_path.c \
 		daemon/xs_persist.c daemon/xs_quota.c daemon/xs_watch.c \
 		daemon/xs_db.c daemon/xs_txn.c daemon/xs_conn.c \
 		daemon/xs_events.c daemon/xs_ops_node.c daemon/xs_ops_watch.c \
-		daemon/xs_ops_domain.c daemon/xs_control.c daemon/xs_server.c
+		daemon/xs_ops_domain.c daemon/xs_control.c daemon/xs_server.c \
+		daemon/xs_dwatch.c daemon/xs_channel.c
 
 LIB_SRCS += lib/xs_wire.c
 
 XENOND_SRCS += daemon/main.c daemon/event_loop.c daemon/xs_socket.c \
-	       $(XS_CORE_SRCS)
-XENOND_LIBS +=
+	       $(XS_CORE_SRCS) daemon/xs_local.c daemon/xs_domain_socket.c \
+	       daemon/domain_manager.c daemon/domain_vmm.c \
+	       daemon/domain_store.c daemon/domain_record.c \
+	       daemon/domain_stats.c daemon/console.c daemon/api.c \
+	       daemon/api_ops.c daemon/log_ring.c daemon/host_info.c
+XENOND_LIBS += -ljansson
 PROGRAMS += $(BUILD)/xenond
 
 UNIT_TESTS += tests/unit/test_xenstore_store.c tests/unit/test_xenstore_ops.c \
 	      tests/unit/test_xenstore_txn.c tests/unit/test_xenstore_watch.c \
-	      tests/unit/test_xenstore_persist.c
+	      tests/unit/test_xenstore_persist.c \
+	      tests/unit/test_xenstore_channel.c
 # Each test links the whole service core plus the in-process test client.
 XS_TEST_SRCS := $(XS_CORE_SRCS) tests/unit/test_xenstore_util.c
 test_xenstore_store_SRCS := $(XS_TEST_SRCS)
@@ -25,6 +31,7 @@ test_xenstore_ops_SRCS := $(XS_TEST_SRCS)
 test_xenstore_txn_SRCS := $(XS_TEST_SRCS)
 test_xenstore_watch_SRCS := $(XS_TEST_SRCS)
 test_xenstore_persist_SRCS := $(XS_TEST_SRCS)
+test_xenstore_channel_SRCS := $(XS_TEST_SRCS)
 
 # Benchmark: build, start a private xenond, measure reads/s and writes/s.
 $(BUILD)/xenstore_bench: bench/xenstore_bench.c $(LIBXENON)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "daemon/xs_buf.h"
+#include "daemon/xs_dwatch.h"
 #include "daemon/xs_perms.h"
 #include "daemon/xs_quota.h"
 #include "daemon/xs_server.h"
@@ -29,6 +30,7 @@ struct xs_conn {
 	unsigned ntxs, txcap;
 	uint32_t next_txid;
 	const char *closing;		/* reason, once it must close */
+	bool channel;			/* the domain's own: durable watches */
 };
 
 struct xs_target {
@@ -39,6 +41,7 @@ struct xs_server {
 	struct xs_db db;
 	struct xs_quota quota;
 	struct xs_watch_index watches;
+	struct xs_dwatches dwatches;	/* of domain channels, persisted */
 	struct xs_conn *conns;
 	uint64_t next_serial;
 	uint8_t introduced[65536 / 8];
@@ -124,6 +127,17 @@ int xs_op_resume(struct xs_req *r);
 int xs_op_set_target(struct xs_req *r);
 int xs_op_restrict(struct xs_req *r);
 bool xs_domain_introduced(const struct xs_server *srv, unsigned domid);
+
+/* xs_channel.c: durable watches of channel connections */
+int xs_channel_watch_added(struct xs_conn *c, const char *path,
+			   const char *token, size_t rel_prefix);
+void xs_channel_watch_removed(struct xs_conn *c, const char *path,
+			      const char *token);
+void xs_channel_forget(struct xs_server *srv, unsigned domid);
+/* A WATCH repeating a re-armed watch: acknowledged, not EEXIST (the
+ * guest's relay re-sends requests in flight at a restart). */
+bool xs_channel_rewatch(struct xs_conn *c, const char *path,
+			const char *token);
 
 /* xs_control.c */
 int xs_op_control(struct xs_req *r);

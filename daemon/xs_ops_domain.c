@@ -80,6 +80,8 @@ int xs_server_release(struct xs_server *srv, unsigned domid)
 			xs_conn_reset(c);
 		xs_apply_target(srv, c);
 	}
+	xs_channel_forget(srv, domid);
+	xs_persist_commit(srv->db.persist);
 	log_info("xenstore: domain %u released", domid);
 	fire_special(srv, "@releaseDomain");
 	return 0;

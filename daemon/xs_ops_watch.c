@@ -21,12 +21,20 @@ int xs_op_watch(struct xs_req *r)
 		return EINVAL;
 	if ((err = xs_req_path(r, vec[0], true, path, &rel)) != 0)
 		return err;
+	if (xs_channel_rewatch(c, path, vec[1]))
+		goto ack;
 	if (!xs_privileged(r) && c->watches.count >= c->srv->quota.watches)
 		return E2BIG;
 	err = xs_watch_add(&c->srv->watches, &c->watches, c, path, vec[1],
 			   rel);
 	if (err)
 		return err;
+	err = xs_channel_watch_added(c, path, vec[1], rel);
+	if (err) {
+		xs_watch_remove(&c->srv->watches, &c->watches, path, vec[1]);
+		return err;
+	}
+ack:
 	xs_ack(r);
 	/* Fired once at once: clients need no special first read. */
 	xs_send_event(c, path + rel, vec[1]);
@@ -45,12 +53,16 @@ int xs_op_unwatch(struct xs_req *r)
 	if (!err)
 		err = xs_watch_remove(&r->conn->srv->watches,
 				      &r->conn->watches, path, vec[1]);
+	if (!err)
+		xs_channel_watch_removed(r->conn, path, vec[1]);
 	return err ? err : xs_ack(r);
 }
 
 int xs_op_reset_watches(struct xs_req *r)
 {
 	xs_conn_reset(r->conn);
+	if (r->conn->channel)
+		xs_channel_forget(r->conn->srv, r->conn->who.domid);
 	return xs_ack(r);
 }
 

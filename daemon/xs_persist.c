@@ -26,6 +26,7 @@ struct xs_persist {
 	char *dir;
 	int dirfd, lockfd, jfd;
 	struct xs_store *store;
+	struct xs_dwatches *dw;
 	uint64_t epoch;
 	struct xs_buf batch;	/* ops of the request in progress */
 	struct xs_buf pending;	/* framed entries not yet written */
@@ -108,8 +109,30 @@ static int mkdir_p(const char *dir)
 
 struct load_ctx {
 	struct xs_store *store;
+	struct xs_dwatches *dw;
 	bool ended;
 };
+
+/* Durable watches: replaying an entry twice must be harmless. */
+static int apply_watch(const struct xs_rec_op *op, struct xs_dwatches *dw)
+{
+	int err;
+
+	if (!dw)
+		return 0;
+	switch (op->op) {
+	case 'W':
+		err = xs_dwatch_add(dw, op->domid, op->path, op->token,
+				    op->rel_prefix);
+		return err == EEXIST ? 0 : err;
+	case 'U':
+		xs_dwatch_del(dw, op->domid, op->path, op->token);
+		return 0;
+	default:
+		xs_dwatch_del_domain(dw, op->domid);
+		return 0;
+	}
+}
 
 static int apply_op(const struct xs_rec_op *op, void *opaque)
 {
@@ -123,6 +146,10 @@ static int apply_op(const struct xs_rec_op *op, void *opaque)
 	case 'D':
 		err = xs_store_del(lc->store, op->path);
 		return err == ENOENT ? 0 : err;
+	case 'W':
+	case 'U':
+	case 'R':
+		return apply_watch(op, lc->dw);
 	default:
 		lc->ended = true;
 		return 0;
@@ -131,7 +158,7 @@ static int apply_op(const struct xs_rec_op *op, void *opaque)
 
 static int load_snapshot(struct xs_persist *p, char *err, size_t errlen)
 {
-	struct load_ctx lc = { p->store, false };
+	struct load_ctx lc = { p->store, p->dw, false };
 	struct xs_rec_result res;
 	char *data;
 	size_t len;
@@ -169,7 +196,7 @@ static int load_snapshot(struct xs_persist *p, char *err, size_t errlen)
 /* Replay the journal; returns its valid length (0 = start a new one). */
 static long load_journal(struct xs_persist *p, char *err, size_t errlen)
 {
-	struct load_ctx lc = { p->store, false };
+	struct load_ctx lc = { p->store, p->dw, false };
 	struct xs_rec_result res;
 	uint64_t epoch;
 	char *data;
@@ -284,7 +311,8 @@ static int open_dir(struct xs_persist *p, const char *dir, char *err,
 }
 
 struct xs_persist *xs_persist_open(const char *dir, struct xs_store *store,
-				   char *err, size_t errlen)
+				   struct xs_dwatches *dw, char *err,
+				   size_t errlen)
 {
 	struct xs_persist *p = calloc(1, sizeof(*p));
 	long valid;
@@ -296,6 +324,7 @@ struct xs_persist *xs_persist_open(const char *dir, struct xs_store *store,
 	}
 	p->dirfd = p->lockfd = p->jfd = -1;
 	p->store = store;
+	p->dw = dw;
 	p->compact_bytes = 16u << 20;
 	if (open_dir(p, dir, err, errlen) < 0 ||
 	    lock_dir(p, err, errlen) < 0 || load_snapshot(p, err, errlen) < 0)
@@ -345,6 +374,14 @@ void xs_persist_put(struct xs_persist *p, const struct xs_node *n)
 void xs_persist_del(struct xs_persist *p, const char *path)
 {
 	if (p && xs_rec_del(&p->batch, path) < 0)
+		p->batch_lost = true;
+}
+
+void xs_persist_watch(struct xs_persist *p, char op, unsigned domid,
+		      const char *path, const char *token, size_t rel_prefix)
+{
+	if (p && xs_rec_watch(&p->batch, op, domid, path, token,
+			      (uint32_t)rel_prefix) < 0)
 		p->batch_lost = true;
 }
 
@@ -445,6 +482,16 @@ static int snap_node(const struct xs_node *n, void *opaque)
 	return xs_buf_len(&sc->payload) >= SNAP_CHUNK ? snap_chunk(sc) : 0;
 }
 
+static int snap_watch(const struct xs_dwatch *w, void *opaque)
+{
+	struct snap_ctx *sc = opaque;
+
+	if (xs_rec_watch(&sc->payload, 'W', w->domid, w->path, w->token,
+			 (uint32_t)w->rel_prefix) < 0)
+		return ENOMEM;
+	return xs_buf_len(&sc->payload) >= SNAP_CHUNK ? snap_chunk(sc) : 0;
+}
+
 static int write_snapshot(struct xs_persist *p, uint64_t epoch, size_t *size)
 {
 	struct snap_ctx sc = { .fd = -1 };
@@ -460,6 +507,8 @@ static int write_snapshot(struct xs_persist *p, uint64_t epoch, size_t *size)
 	e = write_all(sc.fd, hdr, sizeof(hdr)) < 0 ? errno : 0;
 	if (!e)
 		e = xs_store_walk(p->store, snap_node, &sc);
+	if (!e && p->dw)
+		e = xs_dwatch_each(p->dw, XS_DWATCH_ALL, snap_watch, &sc);
 	if (!e)
 		e = xs_rec_end(&sc.payload) < 0 ? ENOMEM : snap_chunk(&sc);
 	if (!e && (fsync(sc.fd) < 0 || fstat(sc.fd, &sb) < 0))

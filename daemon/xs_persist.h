@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/xs_dwatch.h"
 #include "daemon/xs_store.h"
 
 struct xs_persist;
@@ -28,16 +29,21 @@ struct xs_persist_stats {
 
 /*
  * Lock the state directory dir (creating it), then load its snapshot and
- * journal into store, which must be new.  On failure returns NULL with a
- * sentence in err.  The lock keeps a second xenond off the same files.
+ * journal into store, which must be new, and the durable watches into dw
+ * (empty; may be NULL, then they are skipped).  On failure returns NULL
+ * with a sentence in err.  The lock keeps a second xenond off the files.
  */
 struct xs_persist *xs_persist_open(const char *dir, struct xs_store *store,
-				   char *err, size_t errlen);
+				   struct xs_dwatches *dw, char *err,
+				   size_t errlen);
 void xs_persist_close(struct xs_persist *p);
 
 /* Record a change of the request in progress (after it is applied). */
 void xs_persist_put(struct xs_persist *p, const struct xs_node *n);
 void xs_persist_del(struct xs_persist *p, const char *path);
+/* Record a durable watch change ('W' add, 'U' remove, 'R' all of domid). */
+void xs_persist_watch(struct xs_persist *p, char op, unsigned domid,
+		      const char *path, const char *token, size_t rel_prefix);
 /* End of the request: its changes become one entry, queued for writing. */
 void xs_persist_commit(struct xs_persist *p);
 

@@ -84,6 +84,39 @@ int xs_rec_del(struct xs_buf *b, const char *path)
 	return put_path(b, 'D', path);
 }
 
+/* u16 length, bytes. */
+static int put_str(struct xs_buf *b, const char *s)
+{
+	size_t len = strlen(s);
+	char *p = xs_buf_reserve(b, 2 + len);
+
+	if (!p || len > 0xffff)
+		return -1;
+	le16(p, (uint32_t)len);
+	memcpy(p + 2, s, len);
+	b->tail += 2 + len;
+	return 0;
+}
+
+int xs_rec_watch(struct xs_buf *b, char op, unsigned domid,
+		 const char *path, const char *token, uint32_t rel_prefix)
+{
+	size_t start = b->tail;
+	char *p = xs_buf_reserve(b, 7);
+
+	if (!p)
+		return -1;
+	p[0] = op;
+	le32(p + 1, domid);
+	le16(p + 5, rel_prefix);
+	b->tail += op == 'W' ? 7 : 5;
+	if (op != 'R' && (put_str(b, path) < 0 || put_str(b, token) < 0)) {
+		b->tail = start;
+		return -1;
+	}
+	return 0;
+}
+
 int xs_rec_end(struct xs_buf *b)
 {
 	return xs_buf_append(b, "E", 1);
@@ -136,6 +169,7 @@ int xs_rec_parse_header(const void *data, size_t len, const char *magic,
 struct cursor {
 	const unsigned char *p, *end;
 	char path[XS_PATH_BUF];
+	char token[XENSTORE_PAYLOAD_MAX + 1];
 	struct xs_perm *perms;	/* XS_PERMS_MAX entries */
 };
 
@@ -191,6 +225,34 @@ static bool parse_put(struct cursor *c, struct xs_rec_op *op)
 	return true;
 }
 
+/* 'W'/'U'/'R': domid [rel_prefix] [path token]. */
+static bool parse_watch(struct cursor *c, struct xs_rec_op *op)
+{
+	const unsigned char *q;
+	uint32_t len;
+
+	if (!take(c, 4, &q))
+		return false;
+	op->domid = get32(q);
+	if (op->op == 'R')
+		return true;
+	if (op->op == 'W') {
+		if (!take(c, 2, &q))
+			return false;
+		op->rel_prefix = get16(q);
+	}
+	if (!parse_path(c, op) || !take(c, 2, &q))
+		return false;
+	len = get16(q);
+	if (len > XENSTORE_PAYLOAD_MAX || !take(c, len, &q) ||
+	    op->rel_prefix >= strlen(op->path))
+		return false;
+	memcpy(c->token, q, len);
+	c->token[len] = '\0';
+	op->token = c->token;
+	return true;
+}
+
 /* Parse the next op; false if the payload is malformed. */
 static bool parse_op(struct cursor *c, struct xs_rec_op *op)
 {
@@ -207,6 +269,10 @@ static bool parse_op(struct cursor *c, struct xs_rec_op *op)
 		return parse_path(c, op);
 	case 'P':
 		return parse_path(c, op) && parse_put(c, op);
+	case 'W':
+	case 'U':
+	case 'R':
+		return parse_watch(c, op);
 	default:
 		return false;
 	}

@@ -8,6 +8,11 @@
  *   'P' u16 pathlen, path, u16 nperms, nperms x (u32 domid, u8 access),
  *       u32 vlen, value       create or replace a node (not its children)
  *   'D' u16 pathlen, path     delete a node and everything below it
+ *   'W' u32 domid, u16 rel_prefix, u16 pathlen, path, u16 toklen, token
+ *                             a domain's durable watch (xs_dwatch.h)
+ *   'U' u32 domid, u16 pathlen, path, u16 toklen, token
+ *                             forget one durable watch
+ *   'R' u32 domid             forget all durable watches of a domain
  *   'E'                       end of a snapshot
  * Integers are little-endian.  A torn or corrupt entry ends the file.
  */
@@ -27,8 +32,11 @@
 #define XS_REC_ENTRY_MAX (64u << 20)
 
 struct xs_rec_op {
-	char op;		/* 'P', 'D' or 'E' */
+	char op;		/* 'P', 'D', 'W', 'U', 'R' or 'E' */
 	const char *path;	/* nul-terminated */
+	const char *token;	/* 'W', 'U' */
+	unsigned domid;		/* 'W', 'U', 'R' */
+	uint32_t rel_prefix;	/* 'W' */
 	const struct xs_perm *perms;
 	unsigned nperms;
 	const void *value;
@@ -42,6 +50,9 @@ int xs_rec_put(struct xs_buf *b, const char *path, const struct xs_perm *p,
 	       unsigned np, const void *value, uint32_t vlen);
 int xs_rec_del(struct xs_buf *b, const char *path);
 int xs_rec_end(struct xs_buf *b);
+/* op 'W' (rel_prefix used), 'U' or 'R' (path and token unused). */
+int xs_rec_watch(struct xs_buf *b, char op, unsigned domid,
+		 const char *path, const char *token, uint32_t rel_prefix);
 
 /* Append payload as a framed entry to out.  0 or -1 (ENOMEM). */
 int xs_rec_frame(struct xs_buf *out, const void *payload, size_t len);

@@ -58,9 +58,10 @@ struct xs_server *xs_server_new(const struct xs_quota *quota,
 	}
 	srv->quota = *quota;
 	xs_watch_index_init(&srv->watches);
+	xs_dwatches_init(&srv->dwatches);
 	if (state_dir) {
-		srv->db.persist = xs_persist_open(state_dir, srv->db.store, err,
-						  errlen);
+		srv->db.persist = xs_persist_open(state_dir, srv->db.store,
+						  &srv->dwatches, err, errlen);
 		if (!srv->db.persist)
 			goto fail;
 	}
@@ -87,6 +88,7 @@ void xs_server_free(struct xs_server *srv)
 	xs_persist_close(srv->db.persist);
 	xs_store_free(srv->db.store);
 	xs_watch_index_destroy(&srv->watches);
+	xs_dwatches_clear(&srv->dwatches);
 	free(srv->targets);
 	free(srv);
 }

@@ -57,6 +57,19 @@ struct xs_conn *xs_conn_new(struct xs_server *srv, unsigned domid,
 			    const struct xs_conn_ops *ops, void *opaque);
 void xs_conn_free(struct xs_conn *c);
 
+/*
+ * Make c (an unprivileged connection) its domain's own channel, the one
+ * the domain's xenon-vmm relays: its watches become durable (recorded in
+ * the state directory, kept when the connection goes) and every durable
+ * watch the domain already has is re-armed on c now and fired once, as a
+ * new watch is.  So a guest whose channel reconnects after a xenond
+ * restart still hears of changes it watched.  UNWATCH, RESET_WATCHES and
+ * xs_server_release() forget durable watches; closing c does not.  Call
+ * once the transport can take wake() calls; one channel per domain at a
+ * time.  Returns the number of watches re-armed, or -1 (ENOMEM, logged).
+ */
+int xs_conn_make_channel(struct xs_conn *c);
+
 /* Take bytes the client sent and handle every complete request.  Returns
  * 0, or -1 if the connection must be closed (see xs_conn_closing). */
 int xs_conn_feed(struct xs_conn *c, const void *data, size_t len);

@@ -32,6 +32,7 @@ struct client {
 struct xs_socket {
 	struct event_loop *loop;
 	struct xs_server *srv;
+	struct xs_socket_opts opts;
 	char *path;
 	int fd;
 	struct ev_fd *ev;
@@ -175,9 +176,27 @@ static void client_event(void *opaque, unsigned events)
 		mark_dirty(cl);
 }
 
+/* A domain has one channel: a new connection means xenon-vmm came back
+ * (or was restarted), so whatever is left of the old one goes. */
+static void replace_channel(struct xs_socket *s)
+{
+	while (s->clients) {
+		struct client *cl = s->clients;
+
+		log_info("xenstore: domain %u channel reconnected; dropping "
+			 "the previous connection", s->opts.domid);
+		write_out(cl);
+		client_close(cl, "replaced by a new connection");
+	}
+}
+
 static void accept_one(struct xs_socket *s, int fd)
 {
-	struct client *cl = calloc(1, sizeof(*cl));
+	struct client *cl;
+
+	if (s->opts.channel)
+		replace_channel(s);
+	cl = calloc(1, sizeof(*cl));
 
 	if (!cl || s->nclients >= MAX_CLIENTS) {
 		log_warn("xenstore: refusing socket client: %s",
@@ -188,7 +207,7 @@ static void accept_one(struct xs_socket *s, int fd)
 	}
 	cl->sock = s;
 	cl->fd = fd;
-	cl->conn = xs_conn_new(s->srv, 0, &client_ops, cl);
+	cl->conn = xs_conn_new(s->srv, s->opts.domid, &client_ops, cl);
 	cl->ev = cl->conn ? event_loop_add_fd(s->loop, fd, EV_READ,
 					      client_event, cl) : NULL;
 	if (!cl->ev) {
@@ -203,6 +222,8 @@ static void accept_one(struct xs_socket *s, int fd)
 		s->clients->prev = cl;
 	s->clients = cl;
 	s->nclients++;
+	if (s->opts.channel && xs_conn_make_channel(cl->conn) < 0)
+		client_close(cl, "cannot re-arm its watches");
 }
 
 static void resume_accept(void *opaque)
@@ -334,6 +355,16 @@ struct xs_socket *xs_socket_open(struct event_loop *loop,
 				 struct xs_server *srv, const char *path,
 				 char *err, size_t errlen)
 {
+	static const struct xs_socket_opts dom0 = { 0, false };
+
+	return xs_socket_listen(loop, srv, path, &dom0, err, errlen);
+}
+
+struct xs_socket *xs_socket_listen(struct event_loop *loop,
+				   struct xs_server *srv, const char *path,
+				   const struct xs_socket_opts *opts,
+				   char *err, size_t errlen)
+{
 	struct xs_socket *s = calloc(1, sizeof(*s));
 
 	if (!s || !(s->path = strdup(path))) {
@@ -343,6 +374,7 @@ struct xs_socket *xs_socket_open(struct event_loop *loop,
 	}
 	s->loop = loop;
 	s->srv = srv;
+	s->opts = *opts;
 	s->fd = -1;
 	s->dirty_tail = &s->dirty;
 	if (make_parent(path) < 0) {

@@ -7,6 +7,7 @@
 #ifndef XENON_XS_SOCKET_H
 #define XENON_XS_SOCKET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "daemon/event_loop.h"
@@ -21,6 +22,20 @@ struct xs_socket;
 struct xs_socket *xs_socket_open(struct event_loop *loop,
 				 struct xs_server *srv, const char *path,
 				 char *err, size_t errlen);
+/* Who the clients of a socket are.  xs_socket_open() is {0, false}. */
+struct xs_socket_opts {
+	unsigned domid;		/* connections act as this domain */
+	bool channel;		/* the domain's channel (xs_conn_make_channel):
+				 * one client at a time, a new one replaces
+				 * the old (xenon-vmm reconnecting) */
+};
+
+/* Like xs_socket_open, with clients bound as opts says (xs_domain_socket.h
+ * uses it for a guest's channel). */
+struct xs_socket *xs_socket_listen(struct event_loop *loop,
+				   struct xs_server *srv, const char *path,
+				   const struct xs_socket_opts *opts,
+				   char *err, size_t errlen);
 /* Close every client and the listener, and remove the socket file. */
 void xs_socket_close(struct xs_socket *s);
 

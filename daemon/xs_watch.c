@@ -70,6 +70,13 @@ static struct xs_watch *find(const struct xs_watch_index *idx,
 	return NULL;
 }
 
+struct xs_watch *xs_watch_find(const struct xs_watch_index *idx,
+			       const struct xs_watch_list *list,
+			       const char *path, const char *token)
+{
+	return find(idx, list, path, token);
+}
+
 int xs_watch_add(struct xs_watch_index *idx, struct xs_watch_list *list,
 		 void *owner, const char *path, const char *token,
 		 size_t rel_prefix)

@@ -24,6 +24,8 @@ struct xs_watch {
 	void *owner;		/* the connection */
 	char *token;
 	size_t rel_prefix;	/* bytes of path to strip from events */
+	bool restored;		/* re-armed from a durable watch, not yet
+				 * asked for again on this connection */
 	struct xs_watch_bucket *bucket;
 	struct xs_watch *bnext, *bprev;	/* same path, any owner */
 	struct xs_watch *cnext, *cprev;	/* same owner */
@@ -49,6 +51,10 @@ void xs_watch_index_destroy(struct xs_watch_index *idx);
 int xs_watch_add(struct xs_watch_index *idx, struct xs_watch_list *list,
 		 void *owner, const char *path, const char *token,
 		 size_t rel_prefix);
+/* The watch with this path and token on list, or NULL. */
+struct xs_watch *xs_watch_find(const struct xs_watch_index *idx,
+			       const struct xs_watch_list *list,
+			       const char *path, const char *token);
 /* Returns 0 or ENOENT. */
 int xs_watch_remove(struct xs_watch_index *idx, struct xs_watch_list *list,
 		    const char *path, const char *token);

@@ -15,8 +15,10 @@
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "devices/chardev_unix.h"
 #include "lib/log.h"
 #include "vmm/main_loop.h"
 
@@ -51,6 +53,8 @@ struct chardev {
 	int resume_fd;           /* eventfd: a reader made room again */
 	chardev_input_fn input_fn;
 	void *input_opaque;
+
+	struct chardev_unix *sock;  /* unix:PATH does everything itself */
 };
 
 /* ---- stdio terminal mode ------------------------------------------------ */
@@ -280,6 +284,10 @@ void chardev_write(struct chardev *cd, const void *buf, size_t len)
 	size_t room, tail;
 	bool first_drop = false;
 
+	if (cd && cd->sock) {
+		chardev_unix_write(cd->sock, buf, len);
+		return;
+	}
 	if (!cd || cd->out_fd < 0)
 		return;
 	pthread_mutex_lock(&cd->out_lock);
@@ -420,6 +428,8 @@ static bool pollable(int fd)
 
 int chardev_set_input(struct chardev *cd, chardev_input_fn fn, void *opaque)
 {
+	if (cd && cd->sock)
+		return chardev_unix_set_input(cd->sock, fn, opaque);
 	if (!cd || cd->in_fd < 0)
 		return 0;
 	cd->input_fn = fn;
@@ -449,6 +459,8 @@ size_t chardev_read(struct chardev *cd, uint8_t *buf, size_t len)
 
 	if (!cd)
 		return 0;
+	if (cd->sock)
+		return chardev_unix_read(cd->sock, buf, len);
 	pthread_mutex_lock(&cd->in_lock);
 	while (n < len && cd->in_len) {
 		buf[n++] = cd->in_buf[cd->in_head];
@@ -472,6 +484,8 @@ size_t chardev_input_pending(struct chardev *cd)
 
 	if (!cd)
 		return 0;
+	if (cd->sock)
+		return chardev_unix_input_pending(cd->sock);
 	pthread_mutex_lock(&cd->in_lock);
 	n = cd->in_len;
 	pthread_mutex_unlock(&cd->in_lock);
@@ -508,6 +522,9 @@ static int open_backend(struct chardev *cd, const struct chardev_spec *spec,
 		return open_pty(cd, link);
 	case CHARDEV_FILE:
 		return open_file(cd, spec->path);
+	case CHARDEV_UNIX:
+		cd->sock = chardev_unix_open(cd->name, spec->path);
+		return cd->sock ? 0 : -1;
 	}
 	return -1;
 }
@@ -570,12 +587,39 @@ static void stop_writer(struct chardev *cd)
 	pthread_join(cd->writer, NULL);
 }
 
+/*
+ * Closing a pty's master discards what its reader has not read yet, so the
+ * guest's last words (its result line, "powered off") would be lost to
+ * xenconsoled.  Wait while a reader is making progress: the bytes still
+ * queued are counted on the slave end we hold.  Nobody reading: give up
+ * after PTY_STALL_MS.
+ */
+#define PTY_STALL_MS 100
+
+static void wait_pty_reader(struct chardev *cd)
+{
+	int left, last = -1, stalled = 0;
+
+	for (int waited = 0; waited < CHARDEV_DRAIN_MS; waited++) {
+		if (ioctl(cd->pty_slave, FIONREAD, &left) < 0 || left <= 0)
+			return;
+		stalled = left == last ? stalled + 1 : 0;
+		if (stalled >= PTY_STALL_MS)
+			return;
+		last = left;
+		usleep(1000);
+	}
+}
+
 void chardev_close(struct chardev *cd)
 {
 	if (!cd)
 		return;
+	chardev_unix_close(cd->sock);
 	if (cd->writer_started)
 		stop_writer(cd);
+	if (cd->pty_slave >= 0)
+		wait_pty_reader(cd);
 	if (cd->dropped)
 		log_warn("%s console: %llu output bytes dropped (reader too slow)",
 			 cd->name, (unsigned long long)cd->dropped);
@@ -609,6 +653,8 @@ uint64_t chardev_dropped(struct chardev *cd)
 {
 	uint64_t n;
 
+	if (cd->sock)
+		return chardev_unix_dropped(cd->sock);
 	pthread_mutex_lock(&cd->out_lock);
 	n = cd->dropped;
 	pthread_mutex_unlock(&cd->out_lock);
@@ -618,4 +664,42 @@ uint64_t chardev_dropped(struct chardev *cd)
 const char *chardev_path(struct chardev *cd)
 {
 	return cd ? cd->pty_path : NULL;
+}
+
+/* ---- reconnecting back ends ---------------------------------------------- */
+
+void chardev_set_link(struct chardev *cd, chardev_link_fn fn, void *opaque)
+{
+	if (cd && cd->sock)
+		chardev_unix_set_link(cd->sock, fn, opaque);
+}
+
+bool chardev_connected(struct chardev *cd)
+{
+	return !cd || !cd->sock || chardev_unix_connected(cd->sock);
+}
+
+size_t chardev_write_room(struct chardev *cd)
+{
+	size_t room;
+
+	if (!cd || cd->out_fd < 0)
+		return cd && cd->sock ? chardev_unix_write_room(cd->sock) :
+		       CHARDEV_OUT_BUF;
+	pthread_mutex_lock(&cd->out_lock);
+	room = cd->out_dead ? CHARDEV_OUT_BUF : CHARDEV_OUT_BUF - cd->out_len;
+	pthread_mutex_unlock(&cd->out_lock);
+	return room;
+}
+
+void chardev_discard_output(struct chardev *cd)
+{
+	if (cd && cd->sock)
+		chardev_unix_discard_output(cd->sock);
+}
+
+void chardev_reconnect(struct chardev *cd)
+{
+	if (cd && cd->sock)
+		chardev_unix_reconnect(cd->sock);
 }

@@ -1,6 +1,7 @@
 /*
- * Console back ends (null, stdio, pty, file:PATH) for the serial port and
- * virtio-console.
+ * Console back ends (null, stdio, pty, file:PATH, and unix:PATH, a
+ * reconnecting socket client: chardev_unix.h) for the serial port,
+ * virtio-console and the xenstore channel.
  *
  * Output never blocks the caller (a vCPU or the main loop): bytes go into a
  * bounded buffer that a writer thread drains to a non-blocking descriptor.
@@ -17,6 +18,7 @@
 #ifndef XENON_CHARDEV_H
 #define XENON_CHARDEV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +52,21 @@ size_t chardev_input_pending(struct chardev *cd);
 /* Queue output; any thread, never blocks. */
 void chardev_write(struct chardev *cd, const void *buf, size_t len);
 void chardev_putc(struct chardev *cd, uint8_t c);
+
+/* Reconnecting back ends (unix:PATH): the peer came (up) or went.
+ * Main thread. */
+typedef void (*chardev_link_fn)(void *opaque, bool up);
+void chardev_set_link(struct chardev *cd, chardev_link_fn fn, void *opaque);
+/* Is there a peer to send to?  Always true for the other kinds. */
+bool chardev_connected(struct chardev *cd);
+/* Output bytes that can be queued now without any being dropped. */
+size_t chardev_write_room(struct chardev *cd);
+/* Forget queued output not sent yet (a device that re-sends what its
+ * peer did not answer, after a reconnection). */
+void chardev_discard_output(struct chardev *cd);
+/* unix:PATH: drop the connection and connect again (done soon by the
+ * main loop; any thread, any lock held). */
+void chardev_reconnect(struct chardev *cd);
 
 /* For tests and messages. */
 uint64_t chardev_dropped(struct chardev *cd);

@@ -12,6 +12,7 @@
 #include "devices/pci.h"
 #include "devices/serial_16550.h"
 #include "devices/virtio_console.h"
+#include "devices/xs_channel.h"
 #include "lib/platform.h"
 #include "vmm/vm.h"
 
@@ -21,6 +22,8 @@ static struct {
 	struct pci_bus *pci;
 	struct virtio_console *vconsole;
 	bool platform;
+	struct chardev *xs_cd;
+	struct xs_channel *xs;
 } devs;
 
 /* Until devices/platform.c is linked in, these keep the build whole. */
@@ -92,6 +95,13 @@ int devices_create(struct vm *vm)
 		if (!devs.vconsole)
 			return -1;
 	}
+	if (vm->opts->xenstore.kind != CHARDEV_NONE) {
+		devs.xs_cd = chardev_open(&vm->opts->xenstore, "xenstore", NULL);
+		devs.xs = devs.xs_cd ? xs_channel_create(vm, devs.pci, devs.xs_cd)
+				     : NULL;
+		if (!devs.xs)
+			return -1;
+	}
 	if (disks_create(vm, devs.pci) < 0)
 		return -1;
 	return 0;
@@ -100,6 +110,7 @@ int devices_create(struct vm *vm)
 /* Safe after a partial devices_create(). */
 void devices_destroy(struct vm *vm)
 {
+	xs_channel_destroy(devs.xs);
 	virtio_console_destroy(devs.vconsole);
 	disks_destroy();
 	pci_bus_destroy(devs.pci);
@@ -107,6 +118,7 @@ void devices_destroy(struct vm *vm)
 	/* Closing flushes whatever the guest printed last. */
 	chardev_close(devs.vconsole_cd);
 	chardev_close(devs.serial_cd);
+	chardev_close(devs.xs_cd);
 	if (devs.platform)
 		platform_devices_destroy(vm);
 	memset(&devs, 0, sizeof(devs));

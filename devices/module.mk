@@ -1,18 +1,24 @@
 # devices/: the device model (one file per device and per transport).
 VMM_SRCS += devices/devices.c devices/chardev.c devices/serial_16550.c \
 	    devices/pci.c devices/virtio_pci.c devices/virtqueue.c \
-	    devices/virtio_console.c
+	    devices/virtio_console.c devices/chardev_unix.c devices/xs_relay.c \
+	    devices/xs_channel.c
 
 UNIT_TESTS += tests/unit/test_virtqueue.c tests/unit/test_pci.c \
 	      tests/unit/test_virtio_pci.c tests/unit/test_serial.c \
-	      tests/unit/test_chardev.c
+	      tests/unit/test_chardev.c tests/unit/test_xs_relay.c \
+	      tests/unit/test_chardev_unix.c
 test_virtqueue_SRCS := devices/virtqueue.c vmm/guest_memory.c
 test_pci_SRCS := devices/pci.c vmm/io_bus.c
 test_virtio_pci_SRCS := devices/virtio_pci.c devices/virtqueue.c devices/pci.c \
 			vmm/io_bus.c vmm/guest_memory.c vmm/main_loop.c
-test_serial_SRCS := devices/serial_16550.c devices/chardev.c vmm/main_loop.c \
+test_serial_SRCS := devices/serial_16550.c devices/chardev.c \
+		    devices/chardev_unix.c vmm/main_loop.c \
 		    vmm/io_bus.c
-test_chardev_SRCS := devices/chardev.c vmm/main_loop.c
+test_chardev_SRCS := devices/chardev.c devices/chardev_unix.c vmm/main_loop.c
+test_xs_relay_SRCS := devices/xs_relay.c
+test_chardev_unix_SRCS := devices/chardev.c devices/chardev_unix.c \
+			  vmm/main_loop.c
 
 # libFuzzer harness for the virtqueue parser (needs clang).
 FUZZ_CC    ?= clang

@@ -133,6 +133,9 @@ static void parse_fadt(const uint8_t *f)
 
 	acpi.pm1a_cnt = fadt_port(f, len, 64, 172);
 	acpi.pm1b_cnt = fadt_port(f, len, 68, 184);
+	acpi.pm1a_evt = fadt_port(f, len, 56, 148);
+	acpi.pm1_evt_len = len > 88 ? f[88] : 0;
+	acpi.sci_int = (uint16_t)(f[46] | f[47] << 8);
 	acpi.pm_tmr = fadt_port(f, len, 76, 208);
 	acpi.pm_tmr_32bit = len >= 116 && (rd32(f + 112) & (1u << 8));
 	if (len >= 129 && rd64(f + 120)) {

@@ -26,6 +26,9 @@ struct acpi_info {
 	uint32_t apic_ids[MAX_CPUS];
 	uint64_t ioapic_addr;      /* 0: none */
 	uint16_t pm1a_cnt, pm1b_cnt;   /* 0: none */
+	uint16_t pm1a_evt;         /* PM1a status + enable; 0: none */
+	uint8_t pm1_evt_len;       /* bytes: status is the first half */
+	uint16_t sci_int;          /* the SCI's GSI */
 	uint16_t pm_tmr;           /* 0: none */
 	bool pm_tmr_32bit;
 	const uint8_t *dsdt;       /* NULL: none */

@@ -40,13 +40,23 @@ static void stream_out(void *ctx, const char *s, size_t n)
 	}
 }
 
+static void to_sinks(const char *fmt, va_list ap);
+
+/* The serial port gets everything, streamed (no length limit); the other
+ * consoles (the PV console that `xm console` shows) get the line, cut at
+ * CONSOLE_LINE_MAX. */
 static void vprintk(const char *fmt, va_list ap)
 {
 	struct stream st;
+	va_list copy;
 
+	va_copy(copy, ap);
 	st.len = 0;
 	vformat(stream_out, &st, fmt, ap);
 	serial_write(st.buf, st.len);
+	if (nr_sinks)
+		to_sinks(fmt, copy);
+	va_end(copy);
 }
 
 void printk(const char *fmt, ...)
@@ -102,6 +112,16 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 	n = vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+static void to_sinks(const char *fmt, va_list ap)
+{
+	char line[CONSOLE_LINE_MAX];
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	size_t len = n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1;
+
+	for (unsigned i = 0; i < nr_sinks; i++)
+		sinks[i](line, len);
 }
 
 void vprint_all(const char *fmt, va_list ap)

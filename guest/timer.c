@@ -96,3 +96,26 @@ void sleep_until(uint64_t deadline)
 	}
 	wrmsr(MSR_TSC_DEADLINE, 0);  /* disarm, in case another irq woke us */
 }
+
+bool wait_event_until(uint64_t deadline, bool (*cond)(void *ctx), void *ctx)
+{
+	bool timer = deadline && deadline_timer_ready(), met;
+
+	irq_disable();
+	for (;;) {
+		met = cond(ctx);
+		if (met || (deadline && rdtsc() >= deadline))
+			break;
+		if (deadline && !timer) {
+			cpu_relax();	/* no way to be woken: poll */
+			continue;
+		}
+		if (timer)
+			wrmsr(MSR_TSC_DEADLINE, deadline);
+		irq_enable_and_halt();
+		irq_disable();
+	}
+	if (timer)
+		wrmsr(MSR_TSC_DEADLINE, 0);
+	return met;
+}

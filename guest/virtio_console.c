@@ -11,6 +11,7 @@
 #include "guest/string.h"
 #include "guest/virtio_pci.h"
 #include "guest/x86.h"
+#include "lib/platform.h"
 
 #define RXQ 0
 #define TXQ 1
@@ -57,11 +58,24 @@ static bool setup_queues(void)
 	return true;
 }
 
+/* The first virtio console that is not the xenstore channel. */
+static unsigned console_index(void)
+{
+	const struct pci_dev *d;
+	unsigned i;
+
+	for (i = 0; (d = pci_find(VIRTIO_PCI_VENDOR,
+				  VIRTIO_PCI_DEVICE(VIRTIO_ID_CONSOLE), i)); i++)
+		if (pci_read16(d, PCI_SUBSYS_ID) != PLAT_XS_CHANNEL_SUBSYS_ID)
+			break;
+	return i;
+}
+
 bool vcons_init(void)
 {
 	if (present)
 		return true;
-	if (!virtio_pci_probe(VIRTIO_ID_CONSOLE, 0, &vd))
+	if (!virtio_pci_probe(VIRTIO_ID_CONSOLE, console_index(), &vd))
 		return false;
 	if (!virtio_negotiate(&vd, 0))
 		return false;

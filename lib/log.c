@@ -8,6 +8,12 @@ static const char *log_prog = "xenon";
 static enum log_level log_level = LOG_INFO;
 static FILE *log_file;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static log_hook_fn log_hook;
+
+void log_set_hook(log_hook_fn fn)
+{
+	log_hook = fn;
+}
 
 void log_init(const char *progname, enum log_level level)
 {
@@ -36,13 +42,21 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap,
 
 	if (level > log_level)
 		return;
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "%s: %s", log_prog, names[level]);
+
+	if (n >= 0 && (size_t)n < sizeof(line))
+		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if (suffix) {
+		size_t len = strlen(line);
+
+		snprintf(line + len, sizeof(line) - len, ": %s", suffix);
+	}
 	pthread_mutex_lock(&log_lock);
-	fprintf(out, "%s: %s", log_prog, names[level]);
-	vfprintf(out, fmt, ap);
-	if (suffix)
-		fprintf(out, ": %s", suffix);
-	fputc('\n', out);
+	fprintf(out, "%s\n", line);
 	fflush(out);
+	if (log_hook)
+		log_hook(level, line);
 	pthread_mutex_unlock(&log_lock);
 }
 

@@ -19,6 +19,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
+/* Also hand every logged line (without the newline) to fn: xenond keeps
+ * the recent ones for `xm dmesg`.  Called with the log lock held. */
+typedef void (*log_hook_fn)(enum log_level level, const char *line);
+void log_set_hook(log_hook_fn fn);
+
 /* Print "prog: <fmt>: <strerror(errno)>" at error level. */
 void log_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

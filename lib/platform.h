@@ -51,6 +51,10 @@
 /* ---- PCI --------------------------------------------------------------- */
 #define PLAT_PCI_MAX_SLOTS     32
 #define PLAT_PCI_INTX_GSI_BASE 16 /* INTx of slot n -> GSI 16 + (n % 8) */
+/* The xenstore channel: a virtio console (1af4:1043) with this subsystem
+ * ID instead of 1af4:0003 (devices/xs_channel.c, docs/xenstore.md). */
+#define PLAT_XS_CHANNEL_SUBSYS_VENDOR 0x1af4
+#define PLAT_XS_CHANNEL_SUBSYS_ID     0x5853 /* "XS" */
 
 /* ---- Platform devices (devices/platform.c and friends) ----------------- */
 #define PLAT_PORT_I8042_DATA   0x60

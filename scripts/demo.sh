@@ -1,44 +1,73 @@
 #!/bin/bash
-# make demo: boot the test guest under xenon-vmm and show it working:
-# SMP boot with the console, the control socket (status, pause, resume),
-# a virtio-console round trip, and a clean stop.
+# make demo: start xenond (private state under demo-state/), create a domain
+# from examples/test-guest.cfg with xm, and show the toolstack working:
+# xm list, the domain's xenstore tree through Xen's own xenstore-ls, its
+# console, pause/unpause, several domains, a xenond kill -9 + restart that
+# finds them again, and graceful shutdown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=build
-VMM=$B/xenon-vmm
-GUEST=$B/guest/xenon-guest.elf
-RUN=$(mktemp -d /tmp/xenon-demo.XXXXXX)
-trap 'kill $VMM_PID 2>/dev/null || true; rm -rf "$RUN"' EXIT
+B=$PWD/build
+S=$PWD/demo-state
+export XENOND_SOCKET=$S/xenond.sock XENSTORED_PATH=$S/xenstored.sock
+XM=$B/xm
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-ctl() { python3 -c 'import json,socket,sys
-s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(json.dumps({"cmd": sys.argv[2]}).encode()+b"\n")
-print(s.makefile().readline().strip())' "$RUN/ctl.sock" "$1"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+start_xenond() {
+	$B/xenond --foreground --state-dir "$S/state" --socket "$XENOND_SOCKET" \
+		--xenstore-socket "$XENSTORED_PATH" --log-dir "$S/log" \
+		>>"$S/xenond.log" 2>&1 &
+	XENOND_PID=$!
+	for _ in $(seq 200); do [ -S "$XENOND_SOCKET" ] && return; sleep 0.05; done
+	echo "xenond did not start; see $S/xenond.log" >&2; exit 1
+}
+cleanup() {
+	$XM list 2>/dev/null | awk 'NR>2 {print $1}' | while read -r d; do
+		$XM destroy "$d" 2>/dev/null || true; done
+	kill "$XENOND_PID" 2>/dev/null || true
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
 
-say "Boot the test guest with 4 vCPUs (console on stdio)"
-$VMM --kernel $GUEST --memory 64 --vcpus 4 --cmdline "test=smp"
+rm -rf "$S"; mkdir -p "$S"
+say "Start xenond (xend + xenstored + xenconsoled)"
+start_xenond
+echo "xenond pid $XENOND_PID, management socket $XENOND_SOCKET"
 
-say "Command line and a 1 MiB initrd, checked by the guest"
-head -c 1048576 /dev/urandom > "$RUN/initrd"
-$VMM --kernel $GUEST --memory 64 --initrd "$RUN/initrd" --cmdline "test=initrd"
-python3 -c 'import zlib,sys; print("host: crc32=%08x" % zlib.crc32(open(sys.argv[1],"rb").read()))' "$RUN/initrd"
+say "Create a domain from a Xen config file"
+run cat examples/test-guest.cfg
+run $XM create examples/test-guest.cfg
+sleep 0.5
+run $XM list
 
-say "virtio-console: the guest echoes a line typed on its virtio console"
-echo "hello from dom0" | $VMM --kernel $GUEST --memory 64 --vconsole stdio \
-	--serial "file:$RUN/serial.log" --cmdline "test=console"
+say "Its xenstore directory, read with Xen's own xenstore-ls"
+run xenstore-ls -f /local/domain/1 | head -25
 
-say "A long-running domain driven through its control socket"
-$VMM --kernel $GUEST --memory 64 --name demo --control "$RUN/ctl.sock" \
-	--serial "file:$RUN/hb.log" --cmdline "test=heartbeat" &
-VMM_PID=$!
-for _ in $(seq 100); do [ -S "$RUN/ctl.sock" ] && break; sleep 0.05; done
-sleep 0.3
-ctl status
-ctl pause;  n1=$(grep -c tick "$RUN/hb.log"); sleep 0.5; n2=$(grep -c tick "$RUN/hb.log")
-echo "paused: ticks before/after 0.5 s: $n1/$n2"
-ctl resume; sleep 0.3; echo "resumed: ticks now $(grep -c tick "$RUN/hb.log")"
-tail -n 2 "$RUN/hb.log"
-ctl stop
-wait $VMM_PID || echo "xenon-vmm exit status $? (6 = stopped)"
+say "Its console (captured by xenond to $S/log/console/guest-demo.log)"
+run tail -n 5 "$S/log/console/guest-demo.log"
+
+say "Pause and unpause (State column: p)"
+run $XM pause demo
+run $XM list demo
+run $XM unpause demo
+
+say "Two more domains, one created paused"
+run $XM create examples/test-guest.cfg name=web vcpus=1
+run $XM create -p examples/test-guest.cfg name=db memory=32
+run $XM list
+
+say "kill -9 xenond while domains run, start it again: nothing is lost"
+run kill -9 "$XENOND_PID"
+wait "$XENOND_PID" 2>/dev/null || true
+start_xenond
+run $XM list
+run $XM unpause db
+
+say "Graceful shutdown through xenstore (control/shutdown)"
+run $XM shutdown -w web
+run $XM list
+run $XM destroy db
+run $XM shutdown -w demo
+run $XM list
+run $XM dmesg | tail -n 8
 say "Demo done"

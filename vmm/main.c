@@ -1,6 +1,8 @@
 /* xenon-vmm: one process per domain. */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -69,6 +71,34 @@ static const char *exit_reason(int status)
 	}
 }
 
+/* The word xenond reads to pick the on_poweroff/on_reboot/on_crash
+ * action; it cannot wait() for a VMM it did not start itself. */
+static const char *exit_word(int status)
+{
+	switch (status) {
+	case VM_EXIT_POWEROFF: return "poweroff";
+	case VM_EXIT_REBOOT: return "reboot";
+	case VM_EXIT_CRASH: return "crash";
+	case VM_EXIT_INTERNAL: return "internal";
+	case VM_EXIT_STOPPED: return "stopped";
+	default: return "error";
+	}
+}
+
+static void write_exit_file(const char *path, int status)
+{
+	FILE *f = fopen(path, "we");
+	bool bad;
+
+	if (!f) {
+		log_errno("--exit-file: '%s'", path);
+		return;
+	}
+	bad = fprintf(f, "%s\n", exit_word(status)) < 0;
+	if (fclose(f) || bad)
+		log_errno("--exit-file: '%s'", path);
+}
+
 static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
 {
 	if (vm_create(vm, opts) < 0)
@@ -116,5 +146,7 @@ int main(int argc, char **argv)
 	vm_destroy(&vm);
 	if (signal_fd >= 0)
 		close(signal_fd);
+	if (opts.exit_file)
+		write_exit_file(opts.exit_file, status);
 	return status;
 }

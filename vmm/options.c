@@ -11,7 +11,8 @@
 #include "lib/log.h"
 
 enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
-       OPT_DISK };
+       OPT_XENSTORE, OPT_DISK };
+enum { OPT_EXIT_FILE = 300 };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -26,6 +27,8 @@ static const struct option long_opts[] = {
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "pty-link", required_argument, NULL, OPT_PTY_LINK },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "exit-file", required_argument, NULL, OPT_EXIT_FILE },
+	{ "xenstore", required_argument, NULL, OPT_XENSTORE },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -49,7 +52,13 @@ void vmm_usage(FILE *out)
 	      "      --control PATH    control socket (JSON lines: status, pause,\n"
 	      "                        resume, stop, power-button)\n"
 	      "      --pty-link PATH   symlink to the console pty\n"
+	      "      --xenstore unix:PATH\n"
+	      "                        xenstore channel (a virtio console with PCI\n"
+	      "                        subsystem 1af4:5853) relayed to xenond's socket\n"
+	      "                        for this domain; reconnects if xenond restarts\n"
 	      "      --paused          create the domain paused\n"
+	      "      --exit-file PATH  write why the domain ended (poweroff,\n"
+	      "                        reboot, crash, internal, stopped, error)\n"
 	      "      --disk SPEC       a virtio-blk disk; SPEC is an xl disk spec\n"
 	      "                        (xl-disk-configuration(5)), e.g.\n"
 	      "                        'format=raw, vdev=xvda, access=rw, target=IMG'\n"
@@ -120,6 +129,22 @@ static int parse_chardev(const char *opt, const char *s, struct chardev_spec *c)
 	return 0;
 }
 
+/* --xenstore unix:PATH (the only kind that makes sense for a channel). */
+static int parse_xenstore(const char *s, struct chardev_spec *c)
+{
+	if (!strncmp(s, "unix:", 5) && s[5]) {
+		c->kind = CHARDEV_UNIX;
+		c->path = s + 5;
+		return 0;
+	}
+	if (!strcmp(s, "none")) {
+		c->kind = CHARDEV_NONE;
+		return 0;
+	}
+	log_error("--xenstore: '%s' is not unix:PATH", s);
+	return -1;
+}
+
 /* The spec's syntax is checked here; devices/disks.c opens it. */
 static int add_disk(struct vmm_options *o, const char *spec)
 {
@@ -156,8 +181,10 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 	case OPT_CONTROL: o->control_path = arg; return 0;
 	case OPT_PTY_LINK: o->pty_link = arg; return 0;
 	case OPT_PAUSED: o->start_paused = true; return 0;
+	case OPT_EXIT_FILE: o->exit_file = arg; return 0;
 	case OPT_SERIAL: return parse_chardev("serial", arg, &o->serial);
 	case OPT_VCONSOLE: return parse_chardev("vconsole", arg, &o->vconsole);
+	case OPT_XENSTORE: return parse_xenstore(arg, &o->xenstore);
 	case OPT_DISK: return add_disk(o, arg);
 	case 'm':
 		if (parse_size_mib(arg, &o->mem_mib) == 0)

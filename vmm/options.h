@@ -7,12 +7,12 @@
 #include <stdio.h>
 
 enum chardev_kind { CHARDEV_NONE, CHARDEV_NULL, CHARDEV_STDIO, CHARDEV_PTY,
-		    CHARDEV_FILE };
+		    CHARDEV_FILE, CHARDEV_UNIX };
 
 /* Where a console's bytes go: "null", "stdio", "pty" or "file:PATH". */
 struct chardev_spec {
 	enum chardev_kind kind;
-	const char *path;        /* CHARDEV_FILE */
+	const char *path;        /* CHARDEV_FILE, CHARDEV_UNIX */
 };
 
 /* One PCI slot each on bus 0 (slot 0 is the host bridge). */
@@ -28,7 +28,9 @@ struct vmm_options {
 	struct chardev_spec serial;      /* 16550 COM1 */
 	struct chardev_spec vconsole;    /* virtio-console; NONE = no device */
 	const char *control_path;        /* control socket; NULL = none */
+	struct chardev_spec xenstore;    /* xenstore channel: NONE or UNIX */
 	const char *pty_link;            /* symlink made to a pty console */
+	const char *exit_file;           /* why the domain ended, for xenond */
 	bool start_paused;
 	bool verbose;
 	/* --disk SPEC, xl disk specs in command-line order (devices/disks.c) */

@@ -99,7 +99,9 @@ def test_daemon_mode(xenond_factory, tmp_path):
     d = xenond_factory()      # only for the binary path and environment
     state, sock = tmp_path / "dstate", tmp_path / "d.sock"
     proc = subprocess.run([d.path, "--state-dir", str(state),
-                           "--xenstore-socket", str(sock)],
+                           "--xenstore-socket", str(sock),
+                           "--socket", str(tmp_path / "api.sock"),
+                           "--log-dir", str(tmp_path / "log")],
                           capture_output=True, text=True, timeout=20,
                           env=d.env)
     assert proc.returncode == 0, proc.stderr

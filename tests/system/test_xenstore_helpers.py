@@ -200,14 +200,20 @@ class Xenond:
         self.sock = self.tmp / "xenstored.sock"
         self.state = self.tmp / "state"
         self.errfile = self.tmp / "xenond.err"
+        self.api_sock = self.tmp / "xenond.sock"
+        self.log_dir = self.tmp / "log"
+        self.console_dir = self.log_dir / "console"
         self.extra_args = list(extra_args)
         self.env = dict(os.environ, XENSTORED_PATH=str(self.sock),
+                        XENOND_SOCKET=str(self.api_sock),
                         **(SAN_ENV if sanitized else {}))
         self.proc = None
 
     def argv(self):
         return [self.path, "--foreground", "--state-dir", str(self.state),
-                "--xenstore-socket", str(self.sock), *self.extra_args]
+                "--xenstore-socket", str(self.sock),
+                "--socket", str(self.api_sock),
+                "--log-dir", str(self.log_dir), *self.extra_args]
 
     def start(self, timeout=15.0):
         self.errfh = open(self.errfile, "a")
@@ -215,6 +221,7 @@ class Xenond:
                                      stdout=self.errfh, stderr=self.errfh,
                                      env=self.env)
         wait_for_socket(self.sock, timeout, self.proc, self.errfile)
+        wait_for_socket(self.api_sock, timeout, self.proc, self.errfile)
         return self
 
     def stop(self, sig=signal.SIGTERM):

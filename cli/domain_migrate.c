@@ -1,0 +1,157 @@
+/* Commands that move a domain's state: save, restore, migrate. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/client.h"
+#include "cli/xm.h"
+
+#define BAR_WIDTH 40
+
+/* "[#####.....]  42%  107/256 MiB" on a terminal; nothing otherwise. */
+static void show_progress(json_t *p)
+{
+	double done = json_number_value(json_object_get(p, "done"));
+	double total = json_number_value(json_object_get(p, "total"));
+	const char *phase = json_string_value(json_object_get(p, "phase"));
+	int fill;
+
+	if (!isatty(STDERR_FILENO) || total <= 0)
+		return;
+	fill = (int)(BAR_WIDTH * (done / total));
+	if (fill > BAR_WIDTH)
+		fill = BAR_WIDTH;
+	fprintf(stderr, "\r%-10s [%.*s%*s] %3d%%  %.0f/%.0f MiB",
+		phase ? phase : "", fill, "########################################",
+		BAR_WIDTH - fill, "", (int)(100 * done / total), done / 1048576,
+		total / 1048576);
+	fflush(stderr);
+}
+
+static void end_progress(void)
+{
+	if (isatty(STDERR_FILENO))
+		fputc('\n', stderr);
+}
+
+static char *absolute(const char *path)
+{
+	char cwd[PATH_MAX], *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&out, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return out;
+}
+
+int cmd_save(int argc, char **argv)
+{
+	bool keep = false;
+	json_t *reply;
+	char *file;
+	int c;
+
+	while ((c = getopt(argc, argv, "+c")) != -1) {
+		if (c != 'c')
+			return xm_usage_error("save", "unknown option '%s'",
+					      argv[optind - 1]);
+		keep = true;
+	}
+	if (argc - optind != 2)
+		return xm_usage_error("save", "expects a domain and a file");
+	file = absolute(argv[optind + 1]);
+	if (!file)
+		return 1;
+	xm_set_progress(show_progress);
+	reply = xm_request("save", "save",
+			   json_pack("{s:s, s:s, s:b}", "domain", argv[optind],
+				     "path", file, "keep_running", keep));
+	end_progress();
+	free(file);
+	if (!reply)
+		return 1;
+	json_decref(reply);
+	return 0;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	bool paused = false;
+	json_t *reply;
+	char *file;
+	int c;
+
+	while ((c = getopt(argc, argv, "+p")) != -1) {
+		if (c != 'p')
+			return xm_usage_error("restore", "unknown option '%s'",
+					      argv[optind - 1]);
+		paused = true;
+	}
+	if (argc - optind != 1)
+		return xm_usage_error("restore", "expects one save file");
+	file = absolute(argv[optind]);
+	if (!file)
+		return 1;
+	reply = xm_request("restore", "restore",
+			   json_pack("{s:s, s:b}", "path", file, "paused", paused));
+	free(file);
+	if (!reply)
+		return 1;
+	printf("Restored domain %s (id=%lld)\n",
+	       json_string_value(json_object_get(reply, "name")),
+	       json_integer_value(json_object_get(reply, "domid")));
+	json_decref(reply);
+	return 0;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "live", no_argument, NULL, 'l' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "downtime", required_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long port = 8002, downtime = 30;
+	bool live = false;
+	json_t *reply, *req;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+lP:D:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': live = true; break;
+		case 'P':
+			port = strtol(optarg, &end, 10);
+			if (*end || port < 1 || port > 65535)
+				return xm_usage_error("migrate", "--port %s: not a "
+						      "TCP port", optarg);
+			break;
+		case 'D':
+			downtime = strtol(optarg, &end, 10);
+			if (*end || downtime < 1 || downtime > 60000)
+				return xm_usage_error("migrate", "--downtime %s: "
+						      "want 1-60000 ms", optarg);
+			break;
+		default:
+			return xm_usage_error("migrate", "unknown option '%s'",
+					      argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return xm_usage_error("migrate", "expects a domain and a host");
+	req = json_pack("{s:s, s:s, s:i, s:b, s:i}", "domain", argv[optind],
+			"host", argv[optind + 1], "port", (int)port, "live", live,
+			"downtime_ms", (int)downtime);
+	xm_set_progress(show_progress);
+	reply = xm_request("migrate", "migrate", req);
+	end_progress();
+	if (!reply)
+		return 1;
+	json_decref(reply);
+	return 0;
+}

@@ -1,0 +1,152 @@
+/*
+ * xenond's domain manager (Xen's xend role): domain IDs, names and UUIDs,
+ * one xenon-vmm process per domain, Xen's xenstore layout, the
+ * on_poweroff/on_reboot/on_crash actions, and a record of every domain in
+ * the state directory so that a restarted xenond (also after kill -9)
+ * finds its running domains again.
+ *
+ *   domain_manager.c   the table, lookups, create/destroy, exit actions
+ *   domain_vmm.c       spawning xenon-vmm and talking to its control socket
+ *   domain_store.c     /local/domain/<id>, /vm/<uuid>, backend paths
+ *   domain_record.c    the per-domain record on disk, and recovery
+ *   domain_stats.c     state flags and CPU time from /proc
+ */
+#ifndef XENON_DOMAIN_H
+#define XENON_DOMAIN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daemon/event_loop.h"
+#include "lib/domain_config.h"
+
+struct xs_server;
+struct xs_local;
+struct console;
+struct xs_domain_socket;
+
+#define DOMAIN_NAME_MAX 64
+
+enum domain_phase {
+	DOMAIN_ACTIVE,      /* xenon-vmm runs (maybe paused) */
+	DOMAIN_SHUTDOWN,    /* ended, kept by on_*=preserve until destroyed */
+};
+
+struct domain {
+	struct domain_manager *mgr;
+	unsigned domid;
+	char name[DOMAIN_NAME_MAX];
+	uint8_t uuid[16];
+	struct domain_config dc;
+	/* What the domain was created from, to re-create it on restart. */
+	char *config_text, *config_source;
+	json_t *overrides;          /* array of "KEY=VALUE" strings */
+	char dir[512];              /* STATE/domains/<domid> */
+
+	enum domain_phase phase;
+	char shutdown_reason[16];   /* "poweroff", "reboot", "crash", ... */
+	bool paused;
+	double start_time;          /* wall clock seconds */
+	pid_t pid;
+	unsigned long long pid_start;  /* /proc/<pid>/stat starttime */
+	int pidfd;
+	bool is_child;              /* spawned by this xenond: reap it */
+	struct ev_fd *pid_ev;
+	unsigned restarts;          /* consecutive quick restarts */
+	double first_restart;
+
+	struct console *console;
+	struct xs_domain_socket *xs_chan;
+	struct domain *next;
+};
+
+struct domain_manager_opts {
+	const char *state_dir;      /* domain records under STATE/domains */
+	const char *vmm_path;       /* xenon-vmm binary */
+	const char *log_dir;        /* console/guest-NAME.log, vmm-NAME.log */
+	const char *xenstore_socket;
+	bool guest_xenstore;        /* give guests a xenstore channel */
+};
+
+struct domain_manager {
+	struct domain_manager_opts opt;
+	struct event_loop *loop;
+	struct xs_server *xs;
+	struct xs_local *xsl;
+	struct domain *domains;     /* sorted by domid */
+	unsigned next_domid;
+};
+
+/* Create the manager and recover every domain recorded in the state
+ * directory.  NULL with a sentence in err on failure. */
+struct domain_manager *domain_manager_new(struct event_loop *loop,
+					  struct xs_server *xs,
+					  const struct domain_manager_opts *o,
+					  char *err, size_t errlen);
+/* Forget the domains (they keep running) and free the manager. */
+void domain_manager_free(struct domain_manager *m);
+
+/* A name, or a decimal domain ID.  NULL if none matches. */
+struct domain *domain_find(struct domain_manager *m, const char *which);
+struct domain *domain_find_id(struct domain_manager *m, unsigned domid);
+struct domain *domain_find_name(struct domain_manager *m, const char *name);
+
+struct domain_create_req {
+	const char *config_text, *config_source;
+	const char *const *overrides;
+	size_t n_overrides;
+	const char *cwd;            /* relative kernel/ramdisk paths */
+	bool paused;
+};
+
+/*
+ * Create and start a domain.  Returns it, or NULL with a sentence in err
+ * and an errno name in *errname.  Warnings from the config file are added
+ * to warnings (a JSON array) when given.
+ */
+struct domain *domain_create(struct domain_manager *m,
+			     const struct domain_create_req *req,
+			     json_t *warnings, char *err, size_t errlen,
+			     const char **errname);
+/* Kill the domain's VMM at once and remove every trace of it. */
+int domain_destroy(struct domain *d, char *err, size_t errlen);
+/* Ask the guest to power off or reboot: Xen's control/shutdown protocol
+ * when the guest advertises it, else the ACPI power button. */
+int domain_shutdown(struct domain *d, bool reboot, char *err, size_t errlen);
+int domain_pause(struct domain *d, bool pause, char *err, size_t errlen);
+int domain_rename(struct domain *d, const char *name, char *err,
+		  size_t errlen);
+
+/* Xen's six state flags "rbpscd" for xm list. */
+void domain_state_flags(const struct domain *d, char out[7]);
+/* CPU time used, in seconds. */
+double domain_cpu_time(const struct domain *d);
+/* The domain as the management API shows it. */
+json_t *domain_to_json(const struct domain *d);
+
+/* Internals shared by the domain_*.c files. */
+int domain_vmm_spawn(struct domain *d, char *err, size_t errlen);
+int domain_vmm_request(const struct domain *d, const char *cmd,
+		       json_t **reply, char *err, size_t errlen);
+int domain_vmm_wait_ready(struct domain *d, char *err, size_t errlen);
+void domain_vmm_kill(struct domain *d);
+int domain_watch_pid(struct domain *d);
+int domain_store_create(struct domain *d);
+void domain_store_destroy(struct domain *d);
+void domain_store_console(struct domain *d, const char *tty);
+void domain_store_rename(struct domain *d);
+int domain_record_save(const struct domain *d);
+void domain_record_remove(const struct domain *d);
+void domain_recover_all(struct domain_manager *m);
+void domain_exited(struct domain *d, const char *reason);
+int domain_attach_services(struct domain *d, char *err, size_t errlen);
+void domain_detach_services(struct domain *d);
+unsigned long long proc_start_time(pid_t pid);
+void domain_link(struct domain_manager *m, struct domain *d);
+struct domain *domain_from_record(struct domain_manager *m, json_t *j,
+				  const char *dir);
+const char *domain_exit_reason(const struct domain *d, int status);
+
+#endif
