@@ -283,6 +283,11 @@ struct block_backend *block_backend_open(const struct xl_disk *disk,
 	char what[512];
 
 	snprintf(what, sizeof(what), "disk[%u]: '%s'", index, disk->target);
+	if (disk->script) {
+		fail(what, "block scripts (%s) are not supported; give the block "
+		     "device or image file itself", disk->script);
+		return NULL;
+	}
 	switch (disk->format) {
 	case XL_FORMAT_RAW:
 		return open_raw(what, disk->target, disk->readonly);

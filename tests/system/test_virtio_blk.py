@@ -224,6 +224,8 @@ def test_bad_spec_same_vdev_twice(vmm, tmp_path):
     ("/x.img,raw,xvda,rwx", "bad access mode 'rwx'"),
     ("format=vhd, vdev=xvda, target=/x.vhd", "only raw and qcow2 images"),
     ("/x.img,raw", "no vdev"),
+    ("iscsi:iqn.2001-04.com.example:disk1,xvda,w",
+     "block scripts (block-iscsi) are not supported"),
 ])
 def test_bad_spec_syntax(vmm, spec, why):
     assert why in refused(vmm, spec)
