@@ -9,6 +9,7 @@
 
 #include "devices/chardev.h"
 #include "devices/net_vif.h"
+#include "devices/disks.h"
 #include "devices/pci.h"
 #include "devices/serial_16550.h"
 #include "devices/virtio_console.h"
@@ -102,6 +103,10 @@ int devices_create(struct vm *vm)
 		if (!devs.xs)
 			return -1;
 	}
+	/* Disks first, in devnum order: their PCI slots then follow Xen's
+	 * disk order whatever the vifs are. */
+	if (disks_create(vm, devs.pci) < 0)
+		return -1;
 	if (net_vifs_create(vm, devs.pci) < 0)
 		return -1;
 	return 0;
@@ -113,6 +118,7 @@ void devices_destroy(struct vm *vm)
 	xs_channel_destroy(devs.xs);
 	net_vifs_destroy();
 	virtio_console_destroy(devs.vconsole);
+	disks_destroy();
 	pci_bus_destroy(devs.pci);
 	serial_destroy(devs.com1);
 	/* Closing flushes whatever the guest printed last. */

@@ -97,3 +97,29 @@ test_acpi_aml_SRCS := vmm/acpi_aml.c
 test_acpi_platform_SRCS := devices/platform.c devices/acpi_pm.c \
 			   devices/boot_timer.c devices/i8042.c \
 			   devices/cmos_rtc.c vmm/io_bus.c vmm/guest_memory.c
+
+# virtio-blk and the block back ends (docs/devices.md, "virtio-blk").
+VMM_SRCS += devices/disks.c devices/virtio_blk.c devices/virtio_blk_req.c \
+	    devices/block_aio.c devices/block_backend.c devices/block_raw.c \
+	    devices/block_qcow2.c devices/block_qcow2_cache.c \
+	    devices/block_qcow2_refcount.c devices/block_qcow2_io.c
+VMM_LIBS += -luring -lz
+
+UNIT_TESTS += tests/unit/test_virtio_blk_req.c
+test_virtio_blk_req_SRCS := devices/virtio_blk_req.c devices/virtqueue.c \
+			    vmm/guest_memory.c
+
+# libFuzzer harness for virtio-blk request framing and checks.
+FUZZ_VBLK_SRCS := tests/fuzz/fuzz_virtio_blk.c devices/virtio_blk_req.c \
+	devices/virtqueue.c vmm/guest_memory.c lib/log.c
+build/fuzz/fuzz_virtio_blk: $(FUZZ_VBLK_SRCS) devices/virtio_blk_req.h \
+			    devices/virtqueue.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_VBLK_SRCS)
+
+fuzz-virtio-blk: build/fuzz/fuzz_virtio_blk
+	@mkdir -p build/fuzz/corpus-virtio-blk
+	build/fuzz/fuzz_virtio_blk -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		build/fuzz/corpus-virtio-blk
+
+.PHONY: fuzz-virtio-blk

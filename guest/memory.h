@@ -19,6 +19,9 @@
 void memory_init(void);
 /* npages zeroed, page-aligned pages below 4 GiB, or NULL. Never freed. */
 void *page_alloc(size_t npages);
+/* The same, not zeroed: for big buffers that are written before they are
+ * read (zeroing in ring 0 costs ~50 ms per MiB here). */
+void *page_alloc_uninit(size_t npages);
 /* Identity-map [addr, addr + size) if it is not mapped yet (RAM or MMIO
  * above 4 GiB; the first 4 GiB are always mapped). */
 bool map_identity(uint64_t addr, uint64_t size, bool uncached);

@@ -21,6 +21,13 @@ static const struct scenario scenarios[] = {
 	{ "net-echo", scn_net_echo },
 	{ "net-stream", scn_net_stream },
 	{ "net-bad", scn_net_bad },
+	{ "blk-list", scn_blk_list },
+	{ "blk-pattern", scn_blk_pattern },
+	{ "blk-verify", scn_blk_verify },
+	{ "blk-ro", scn_blk_ro },
+	{ "blk-zero", scn_blk_zero },
+	{ "blk-bad", scn_blk_bad },
+	{ "blk-perf", scn_blk_perf },
 };
 
 /* Named before the command line is read, so an early exception still

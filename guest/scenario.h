@@ -41,5 +41,12 @@ void scn_xenstore_bad(void);
 void scn_net_echo(void);
 void scn_net_stream(void);
 void scn_net_bad(void);
+void scn_blk_list(void);
+void scn_blk_pattern(void);
+void scn_blk_verify(void);
+void scn_blk_ro(void);
+void scn_blk_zero(void);
+void scn_blk_bad(void);
+void scn_blk_perf(void);
 
 #endif

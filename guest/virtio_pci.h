@@ -54,8 +54,9 @@ bool virtio_queue_init(struct virtio_dev *vd, struct virtq *vq,
 void virtio_driver_ok(struct virtio_dev *vd);
 /* Give up on the device (status FAILED). */
 void virtio_fail(struct virtio_dev *vd);
-/* The device status register (e.g. 0x40: the device needs a reset). */
+/* The device status register (DEVICE_NEEDS_RESET is 0x40). */
 uint8_t virtio_status(const struct virtio_dev *vd);
+#define VIRTIO_STATUS_NEEDS_RESET 0x40
 
 uint8_t virtio_config_read8(const struct virtio_dev *vd, unsigned off);
 uint16_t virtio_config_read16(const struct virtio_dev *vd, unsigned off);

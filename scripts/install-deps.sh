@@ -8,7 +8,7 @@ libcmocka-dev libjansson-dev libncurses-dev zlib1g-dev liburing-dev libseccomp-d
 libclang-rt-14-dev
 python3 python3-pytest
 xenstore-utils iproute2 iputils-ping util-linux
-qemu-system-x86 qemu-utils hyperfine
+qemu-system-x86 qemu-utils hyperfine fio
 busybox-static cpio acpica-tools"
 
 missing=""

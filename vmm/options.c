@@ -11,7 +11,7 @@
 #include "lib/log.h"
 
 enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
-       OPT_XENSTORE };
+       OPT_XENSTORE, OPT_DISK };
 enum { OPT_EXIT_FILE = 300, OPT_VIF, OPT_UUID };
 
 static const struct option long_opts[] = {
@@ -31,6 +31,7 @@ static const struct option long_opts[] = {
 	{ "xenstore", required_argument, NULL, OPT_XENSTORE },
 	{ "vif", required_argument, NULL, OPT_VIF },
 	{ "uuid", required_argument, NULL, OPT_UUID },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -64,6 +65,10 @@ void vmm_usage(FILE *out)
 	      "                        spec (mac=,vifname=,rate=,mtu=,bridge=...);\n"
 	      "                        repeat for more interfaces\n"
 	      "      --uuid UUID       domain UUID (seeds generated MAC addresses)\n"
+	      "      --disk SPEC       a virtio-blk disk; SPEC is an xl disk spec\n"
+	      "                        (xl-disk-configuration(5)), e.g.\n"
+	      "                        'format=raw, vdev=xvda, access=rw, target=IMG'\n"
+	      "                        or 'phy:/dev/loop0,xvdb,r'; repeatable\n"
 	      "  -v, --verbose         debug messages\n"
 	      "  -h, --help            this text\n\n"
 	      "Exit status: 0 guest powered off, 1 bad input or start failure,\n"
@@ -146,6 +151,31 @@ static int parse_xenstore(const char *s, struct chardev_spec *c)
 	return -1;
 }
 
+/* The spec's syntax is checked here; devices/disks.c opens it. */
+static int add_disk(struct vmm_options *o, const char *spec)
+{
+	struct xl_msgs msgs;
+	struct xl_disk d;
+	char what[32];
+	struct xl_spec_ctx ctx = { &msgs, { NULL, 0, 0 }, what };
+	int rc;
+
+	if (o->n_disks == VMM_MAX_DISKS) {
+		log_error("--disk: at most %d disks", VMM_MAX_DISKS);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "disk[%u]", o->n_disks);
+	xl_msgs_init(&msgs);
+	rc = xl_disk_parse(&d, spec, &ctx);
+	for (size_t i = 0; rc < 0 && i < msgs.n; i++)
+		log_error("%s", msgs.v[i].text);
+	xl_msgs_free(&msgs);
+	xl_disk_free(&d);
+	if (rc == 0)
+		o->disks[o->n_disks++] = spec;
+	return rc;
+}
+
 static int parse_one(struct vmm_options *o, int c, const char *arg)
 {
 	switch (c) {
@@ -169,6 +199,7 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 	case OPT_SERIAL: return parse_chardev("serial", arg, &o->serial);
 	case OPT_VCONSOLE: return parse_chardev("vconsole", arg, &o->vconsole);
 	case OPT_XENSTORE: return parse_xenstore(arg, &o->xenstore);
+	case OPT_DISK: return add_disk(o, arg);
 	case 'm':
 		if (parse_size_mib(arg, &o->mem_mib) == 0)
 			return 0;

@@ -16,6 +16,8 @@ struct chardev_spec {
 };
 
 #define VMM_MAX_VIFS 16
+/* One PCI slot each on bus 0 (slot 0 is the host bridge). */
+#define VMM_MAX_DISKS 31
 
 struct vmm_options {
 	const char *name;
@@ -36,6 +38,9 @@ struct vmm_options {
 	const char *vifs[VMM_MAX_VIFS];
 	unsigned n_vifs;
 	const char *uuid;                /* domain UUID text; NULL = random */
+	/* --disk SPEC, xl disk specs in command-line order (devices/disks.c) */
+	const char *disks[VMM_MAX_DISKS];
+	unsigned n_disks;
 };
 
 /* Returns 0 and fills opts, or prints a clear message and returns -1. */

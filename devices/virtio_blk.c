@@ -1,0 +1,460 @@
+/*
+ * virtio-blk (virtio 1.2 section 5.2): one PCI function per disk, backed
+ * by a block back end (block_backend.h) through the I/O engine
+ * (block_aio.h).
+ *
+ * Flow: a kick reaches queue_notify() on the main loop with the device
+ * lock held; chains are popped, framed and checked (virtio_blk_req.c),
+ * and either answered at once (errors, GET_ID, no-ops) or handed to the
+ * engine.  Completions come back in batches (blk_done(), main loop or I/O
+ * worker), take the lock, write the status byte, push and interrupt.
+ *
+ * Guest-controlled resources are bounded: at most QUEUE_SIZE requests in
+ * flight per queue (a queue at its limit is "throttled" and re-read when a
+ * completion frees a slot, so a guest that re-posts descriptors without
+ * waiting cannot make us allocate more), and at most twice that across a
+ * reset (requests of the previous incarnation finish first and are then
+ * dropped without touching guest memory: see reset()).
+ */
+#include "devices/virtio_blk.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/block_aio.h"
+#include "devices/block_backend.h"
+#include "devices/virtio.h"
+#include "devices/virtio_blk_req.h"
+#include "devices/virtio_pci.h"
+#include "lib/domain_config.h"
+#include "lib/log.h"
+#include "vmm/vm.h"
+
+#define QUEUE_SIZE  256
+#define MAX_QUEUES  8
+#define SEG_MAX     (QUEUE_SIZE - 2)
+/* Header and status may be split over a few descriptors of their own. */
+#define MAX_IOV     (SEG_MAX + 8)
+#define SIZE_MAX_BYTES        (4u << 20)
+#define MAX_DISCARD_SECTORS   (1u << 22)   /* 2 GiB per request */
+#define DISCARD_ALIGN_SECTORS 8            /* 4 KiB: hole granularity */
+
+#define PCI_CLASS_STORAGE_SCSI 0x010000
+
+/* struct virtio_blk_config up to write_zeroes_may_unmap (5.2.4). */
+struct blk_config {
+	uint64_t capacity;
+	uint32_t size_max;
+	uint32_t seg_max;
+	uint16_t cylinders;
+	uint8_t heads, sectors;
+	uint32_t blk_size;
+	uint8_t physical_block_exp, alignment_offset;
+	uint16_t min_io_size;
+	uint32_t opt_io_size;
+	uint8_t writeback, unused0;
+	uint16_t num_queues;
+	uint32_t max_discard_sectors, max_discard_seg, discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors, max_write_zeroes_seg;
+	uint8_t write_zeroes_may_unmap, unused1[3];
+} __attribute__((packed));
+_Static_assert(sizeof(struct blk_config) == 60, "virtio_blk_config");
+_Static_assert(offsetof(struct blk_config, writeback) == 32, "layout");
+_Static_assert(offsetof(struct blk_config, num_queues) == 34, "layout");
+_Static_assert(offsetof(struct blk_config, max_discard_sectors) == 36, "layout");
+
+struct blk_queue {
+	unsigned inflight;
+	bool throttled;    /* stopped popping at the in-flight limit */
+	bool signal;       /* pushed since the last interrupt decision */
+};
+
+struct blk_req {
+	struct block_req io;
+	uint16_t queue;
+	uint32_t gen;
+	uint8_t *status;
+	struct virtq_elem elem;
+	struct blk_req *next_free;
+	struct iovec iov[MAX_IOV];
+};
+
+struct virtio_blk {
+	struct virtio_dev *vdev;
+	struct virtio_device_ops ops;   /* per device: queue count varies */
+	struct block_backend *bb;       /* NULL: empty cdrom drive */
+	struct block_aio *aio;
+	char name[48];
+	char id[BLK_ID_BYTES];
+	struct blk_limits limits;
+	uint64_t features;
+	uint8_t writeback;
+	struct blk_queue queues[MAX_QUEUES];
+	unsigned nq;
+	uint32_t gen;                   /* bumped by every reset */
+	bool dying;
+	unsigned allocated, max_reqs;
+	struct blk_req *free_reqs;
+	unsigned io_errors;
+};
+
+static struct virtio_blk *vb_of(struct virtio_dev *vdev)
+{
+	return vdev->priv;
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+static struct blk_req *req_get(struct virtio_blk *vb)
+{
+	struct blk_req *r = vb->free_reqs;
+
+	if (r) {
+		vb->free_reqs = r->next_free;
+		return r;
+	}
+	if (vb->allocated >= vb->max_reqs)
+		return NULL;
+	r = malloc(sizeof(*r));
+	if (r)
+		vb->allocated++;
+	return r;
+}
+
+static void req_put(struct virtio_blk *vb, struct blk_req *r)
+{
+	r->next_free = vb->free_reqs;
+	vb->free_reqs = r;
+}
+
+/* The request is over: report status to the guest, unless the driver
+ * reset the device meanwhile (the memory is no longer the request's). */
+static void complete(struct virtio_blk *vb, struct blk_req *r, uint8_t status)
+{
+	if (r->gen == vb->gen && !vb->dying) {
+		struct blk_queue *q = &vb->queues[r->queue];
+
+		*r->status = status;
+		virtio_queue_push(vb->vdev, r->queue, &r->elem, r->elem.in_bytes);
+		q->inflight--;
+		q->signal = true;
+	}
+	req_put(vb, r);
+}
+
+static void submit(struct virtio_blk *vb, struct blk_req *r,
+		   enum block_op_kind op, const struct blk_op *o,
+		   const struct blk_span *data)
+{
+	r->io = (struct block_req){
+		.op = op, .offset = o->offset, .len = o->len, .unmap = o->unmap,
+		.dsync = op == BLOCK_WRITE && !vb->writeback,
+	};
+	if (data) {
+		r->io.iov = data->iov;
+		r->io.niov = data->n;
+	}
+	block_aio_submit(vb->aio, &r->io);
+}
+
+static void get_id(struct virtio_blk *vb, struct blk_req *r,
+		   const struct blk_request *br)
+{
+	size_t n = br->in.len < BLK_ID_BYTES ? (size_t)br->in.len : BLK_ID_BYTES;
+
+	virtq_buf_to_iov(br->in.iov, br->in.n, vb->id, n);
+	complete(vb, r, VIRTIO_BLK_S_OK);
+}
+
+/* Frame, check and start one popped request; false if the chain broke
+ * the device. */
+static bool start(struct virtio_blk *vb, struct blk_req *r)
+{
+	struct blk_request br;
+	struct blk_op o;
+	const char *why;
+
+	if (blk_frame(&r->elem, &br, &why) < 0) {
+		virtio_device_broken(vb->vdev, "queue %u: %s", r->queue, why);
+		return false;
+	}
+	r->status = br.status;
+	o = blk_check(&br, &vb->limits);
+	if (o.status != VIRTIO_BLK_S_OK) {
+		complete(vb, r, o.status);
+		return true;
+	}
+	switch (br.type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		if (!o.len)
+			complete(vb, r, VIRTIO_BLK_S_OK);
+		else if (br.type == VIRTIO_BLK_T_IN)
+			submit(vb, r, BLOCK_READ, &o, &br.in);
+		else
+			submit(vb, r, BLOCK_WRITE, &o, &br.out);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		if (vb->bb)
+			submit(vb, r, BLOCK_FLUSH, &o, NULL);
+		else
+			complete(vb, r, VIRTIO_BLK_S_OK);
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		get_id(vb, r, &br);
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (!o.len)
+			complete(vb, r, VIRTIO_BLK_S_OK);
+		else
+			submit(vb, r, br.type == VIRTIO_BLK_T_DISCARD ?
+			       BLOCK_DISCARD : BLOCK_WRITE_ZEROES, &o, NULL);
+		break;
+	}
+	return true;
+}
+
+static void signal_queues(struct virtio_blk *vb)
+{
+	for (unsigned q = 0; q < vb->nq; q++) {
+		if (vb->queues[q].signal) {
+			vb->queues[q].signal = false;
+			virtio_queue_signal(vb->vdev, q);
+		}
+	}
+}
+
+static void done_locked(void *opaque, struct block_req **reqs, unsigned n);
+
+/* Pop and start what the guest queued, up to the in-flight limit. */
+static void process_queue(struct virtio_blk *vb, unsigned qi)
+{
+	struct blk_queue *q = &vb->queues[qi];
+	struct blk_req *r;
+
+	q->throttled = false;
+	while (!vb->dying) {
+		if (q->inflight >= QUEUE_SIZE || !(r = req_get(vb))) {
+			q->throttled = virtio_queue_has_buffers(vb->vdev, qi);
+			break;
+		}
+		r->elem = (struct virtq_elem){ .iov = r->iov, .max_iov = MAX_IOV };
+		if (virtio_queue_pop(vb->vdev, qi, &r->elem) != 1) {
+			req_put(vb, r);
+			break;
+		}
+		r->queue = (uint16_t)qi;
+		r->gen = vb->gen;
+		q->inflight++;
+		if (!start(vb, r)) {
+			q->inflight--;
+			req_put(vb, r);
+			break;
+		}
+	}
+	if (vb->aio)
+		block_aio_kick_and_reap(vb->aio, done_locked, vb);
+}
+
+static void vb_queue_notify(struct virtio_dev *vdev, unsigned q)
+{
+	struct virtio_blk *vb = vb_of(vdev);
+
+	process_queue(vb, q);
+	signal_queues(vb);
+}
+
+/* Engine completions, device lock held. */
+static void done_locked(void *opaque, struct block_req **reqs, unsigned n)
+{
+	struct virtio_blk *vb = opaque;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct blk_req *r = (struct blk_req *)((char *)reqs[i] -
+						       offsetof(struct blk_req, io));
+		int err = reqs[i]->result;
+
+		if (err && vb->io_errors++ == 0)
+			log_warn("%s: I/O error at byte %llu: %s", vb->name,
+				 (unsigned long long)reqs[i]->offset,
+				 strerror(-err));
+		complete(vb, r, err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+	}
+}
+
+/* Engine completions (no engine lock held): complete, re-fill queues
+ * that stopped at their limit, interrupt. */
+static void blk_done(void *opaque, struct block_req **reqs, unsigned n)
+{
+	struct virtio_blk *vb = opaque;
+
+	virtio_lock(vb->vdev);
+	done_locked(vb, reqs, n);
+	for (unsigned q = 0; q < vb->nq && !vb->dying; q++)
+		if (vb->queues[q].throttled && virtio_queue_ready(vb->vdev, q))
+			process_queue(vb, q);
+	signal_queues(vb);
+	virtio_unlock(vb->vdev);
+}
+
+/* ---- virtio ops ---------------------------------------------------------------- */
+
+static uint64_t vb_features(struct virtio_dev *vdev)
+{
+	return vb_of(vdev)->features;
+}
+
+static void fill_config(const struct virtio_blk *vb, struct blk_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->capacity = vb->limits.capacity;
+	c->size_max = vb->limits.size_max;
+	c->seg_max = vb->limits.seg_max;
+	c->blk_size = BLK_SECTOR_SIZE;
+	c->writeback = vb->writeback;
+	c->num_queues = (uint16_t)vb->nq;
+	c->max_discard_sectors = vb->limits.max_discard_sectors;
+	c->max_discard_seg = 1;
+	c->discard_sector_alignment = DISCARD_ALIGN_SECTORS;
+	c->max_write_zeroes_sectors = vb->limits.max_write_zeroes_sectors;
+	c->max_write_zeroes_seg = 1;
+	c->write_zeroes_may_unmap = 1;
+}
+
+static void vb_get_config(struct virtio_dev *vdev, uint32_t off, void *buf,
+			  uint32_t len)
+{
+	struct blk_config c;
+
+	fill_config(vb_of(vdev), &c);
+	memcpy(buf, (uint8_t *)&c + off, len);
+}
+
+/* Only writeback is writable, and only with CONFIG_WCE (5.2.5.1). */
+static void vb_set_config(struct virtio_dev *vdev, uint32_t off,
+			  const void *buf, uint32_t len)
+{
+	uint32_t wb = offsetof(struct blk_config, writeback);
+
+	if (off <= wb && wb < off + len &&
+	    virtio_has_feature(vdev, VIRTIO_BLK_F_CONFIG_WCE))
+		vb_of(vdev)->writeback = ((const uint8_t *)buf)[wb - off] ? 1 : 0;
+}
+
+/* Requests still in flight belong to the old incarnation: they finish,
+ * then complete() drops them (gen differs). */
+static void vb_reset(struct virtio_dev *vdev)
+{
+	struct virtio_blk *vb = vb_of(vdev);
+
+	vb->gen++;
+	vb->writeback = 1;
+	for (unsigned q = 0; q < vb->nq; q++)
+		vb->queues[q] = (struct blk_queue){ 0 };
+}
+
+/* ---- creation ------------------------------------------------------------------ */
+
+static void set_limits(struct virtio_blk *vb, const struct xl_disk *d)
+{
+	bool writable = vb->bb && !d->readonly;
+
+	vb->limits = (struct blk_limits){
+		.capacity = vb->bb ? vb->bb->size >> BLK_SECTOR_SHIFT : 0,
+		.readonly = d->readonly || !vb->bb,
+		.discard = writable && d->discard,
+		.write_zeroes = writable,
+		.seg_max = SEG_MAX,
+		.size_max = SIZE_MAX_BYTES,
+		.max_discard_sectors = MAX_DISCARD_SECTORS,
+		.max_write_zeroes_sectors = MAX_DISCARD_SECTORS,
+	};
+	vb->features = 1ULL << VIRTIO_BLK_F_SIZE_MAX | 1ULL << VIRTIO_BLK_F_SEG_MAX |
+		       1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH |
+		       1ULL << VIRTIO_BLK_F_CONFIG_WCE | 1ULL << VIRTIO_BLK_F_MQ;
+	if (vb->limits.readonly)
+		vb->features |= 1ULL << VIRTIO_BLK_F_RO;
+	if (vb->limits.discard)
+		vb->features |= 1ULL << VIRTIO_BLK_F_DISCARD;
+	if (vb->limits.write_zeroes)
+		vb->features |= 1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
+}
+
+static void set_ops(struct virtio_blk *vb)
+{
+	vb->ops = (struct virtio_device_ops){
+		.name = vb->name,
+		.type = VIRTIO_ID_BLOCK,
+		.pci_class = PCI_CLASS_STORAGE_SCSI,
+		.num_queues = vb->nq,
+		.queue_max_size = QUEUE_SIZE,
+		.config_size = sizeof(struct blk_config),
+		.get_features = vb_features,
+		.get_config = vb_get_config,
+		.set_config = vb_set_config,
+		.queue_notify = vb_queue_notify,
+		.reset = vb_reset,
+	};
+}
+
+struct virtio_blk *virtio_blk_create(struct vm *vm, struct pci_bus *bus,
+				     const struct xl_disk *disk,
+				     struct block_backend *bb)
+{
+	struct virtio_blk *vb = calloc(1, sizeof(*vb));
+
+	if (!vb) {
+		log_error("virtio-blk %s: out of memory", disk->vdev);
+		block_backend_close(bb);
+		return NULL;
+	}
+	vb->bb = bb;
+	snprintf(vb->name, sizeof(vb->name), "virtio-blk %s", disk->vdev);
+	/* The serial is the Xen vdev name; shorter ones are NUL-padded. */
+	memcpy(vb->id, disk->vdev, strnlen(disk->vdev, sizeof(vb->id)));
+	vb->nq = vm->nr_vcpus < 1 ? 1 : vm->nr_vcpus > MAX_QUEUES ? MAX_QUEUES :
+		 vm->nr_vcpus;
+	vb->max_reqs = 2 * vb->nq * QUEUE_SIZE;
+	vb->writeback = 1;
+	set_limits(vb, disk);
+	set_ops(vb);
+	if (bb) {
+		vb->aio = block_aio_create(bb, vb->max_reqs, blk_done, vb, vb->name);
+		if (!vb->aio)
+			goto fail;
+	}
+	vb->vdev = virtio_pci_create(vm, bus, &vb->ops, vb);
+	if (!vb->vdev)
+		goto fail;
+	return vb;
+fail:
+	virtio_blk_destroy(vb);
+	return NULL;
+}
+
+void virtio_blk_destroy(struct virtio_blk *vb)
+{
+	if (!vb)
+		return;
+	if (vb->vdev) {
+		virtio_lock(vb->vdev);
+		vb->dying = true;
+		virtio_unlock(vb->vdev);
+	} else {
+		vb->dying = true;
+	}
+	/* Waits for the I/O still in flight; complete() just recycles it. */
+	block_aio_destroy(vb->aio);
+	virtio_pci_destroy(vb->vdev);
+	block_backend_close(vb->bb);
+	while (vb->free_reqs) {
+		struct blk_req *r = vb->free_reqs;
+
+		vb->free_reqs = r->next_free;
+		free(r);
+	}
+	free(vb);
+}
