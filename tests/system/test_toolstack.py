@@ -417,3 +417,32 @@ def test_vif_gets_a_tap_named_as_xen_does(toolstack):
     toolstack.wait_gone("netted")
     gone = subprocess.run(["ip", "link", "show", tap], capture_output=True)
     assert gone.returncode != 0          # the VMM's TAP went with it
+
+
+def test_disks_from_the_config_file(toolstack):
+    img = toolstack.tmp / "root.img"
+    img.write_bytes(b"\0" * (4 << 20))
+    ro = toolstack.tmp / "ro.img"
+    ro.write_bytes(b"\x5a" * (1 << 20))
+    domid = toolstack.create(
+        "disked", test="blk-pattern", on_poweroff="preserve",
+        disk=[f"file:{img},xvda,w", f"file:{ro},xvdb,r"])
+    toolstack.wait_state("disked", "s")
+    log = toolstack.console_log("disked")
+    assert "test=blk-pattern status=pass" in log, log
+    assert img.read_bytes() != b"\0" * (4 << 20)      # the guest wrote
+    be = f"/local/domain/0/backend/vbd/{domid}"
+    devs = toolstack.tool("list", be).stdout.split()
+    assert devs == ["51712", "51728"]                 # xvda, xvdb
+    assert toolstack.tool("read", f"{be}/51712/params").stdout == f"{img}\n"
+    assert toolstack.tool("read", f"{be}/51728/mode").stdout == "r\n"
+    fe = f"/local/domain/{domid}/device/vbd/51712/virtual-device-name"
+    assert toolstack.tool("read", fe).stdout == "xvda\n"
+
+
+def test_bad_disk_is_refused_before_start(toolstack):
+    cfg = toolstack.config("nodisk", disk=["file:/nonexistent/x.img,xvda,w"])
+    out = toolstack.xm("create", cfg, check=False)
+    assert out.returncode == 1
+    assert "/nonexistent/x.img" in out.stderr
+    assert "nodisk" not in toolstack.domains()
