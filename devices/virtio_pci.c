@@ -547,6 +547,14 @@ void virtio_queue_push(struct virtio_dev *vdev, unsigned q,
 		return;
 	if (written > e->in_bytes)
 		written = e->in_bytes;
+	/* Log what the device wrote for migration (KVM sees only the guest). */
+	for (unsigned i = e->out_num, left = written;
+	     left && i < e->out_num + e->in_num; i++) {
+		size_t n = e->iov[i].iov_len < left ? e->iov[i].iov_len : left;
+
+		guest_memory_mark_dirty(&vdev->vm->mem, e->iov[i].iov_base, n);
+		left -= (unsigned)n;
+	}
 	virtqueue_push(&VP(vdev)->queues[q].vq, e->head, written);
 }
 

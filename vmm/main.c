@@ -11,6 +11,8 @@
 #include "vmm/boot.h"
 #include "vmm/control.h"
 #include "vmm/main_loop.h"
+#include "vmm/migrate.h"
+#include "vmm/save.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -65,8 +67,22 @@ static const char *exit_reason(int status)
 	case VM_EXIT_CRASH: return "crashed";
 	case VM_EXIT_INTERNAL: return "stopped on an internal error";
 	case VM_EXIT_STOPPED: return "stopped";
+	case VM_EXIT_SAVED: return "saved or migrated away";
 	default: return "exited";
 	}
+}
+
+/* A domain comes from a kernel, a save file or an incoming migration. */
+static struct restore_ctx *restoring;
+static struct incoming_ctx *incoming;
+
+static int load_guest(struct vm *vm)
+{
+	if (restoring)
+		return restore_apply(vm, restoring);
+	if (incoming)
+		return incoming_receive(vm, incoming);
+	return boot_load(vm);
 }
 
 static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
@@ -74,7 +90,7 @@ static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
 	if (vm_create(vm, opts) < 0)
 		return -1;
 	vm->start_ns = start;
-	if (devices_create(vm) < 0 || boot_load(vm) < 0)
+	if (devices_create(vm) < 0 || load_guest(vm) < 0)
 		return -1;
 	if (setup_signals(vm) < 0 ||
 	    main_loop_add_fd(vm->wake_fd, EPOLLIN, on_vm_exit, vm) < 0)
@@ -83,6 +99,12 @@ static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
 		return -1;
 	if (vcpus_start(vm) < 0)
 		return -1;
+	if (restoring || incoming)
+		log_info("domain %s in %llu us (monitor start to vCPUs running)",
+			 restoring ? "restored" : "received",
+			 (unsigned long long)((monotonic_ns() - start) / 1000));
+	if (incoming)
+		incoming_finish(vm, incoming);
 	main_loop_run();
 	return 0;
 }
@@ -90,12 +112,18 @@ static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
 int main(int argc, char **argv)
 {
 	uint64_t start = monotonic_ns();
-	struct vmm_options opts;
+	struct vmm_options cli, opts;
 	struct vm vm;
 	int status;
 
 	log_init("xenon-vmm", LOG_INFO);
-	if (vmm_options_parse(&opts, argc, argv) < 0)
+	if (vmm_options_parse(&cli, argc, argv) < 0)
+		return VM_EXIT_ERROR;
+	opts = cli;
+	if (cli.verbose)
+		log_init("xenon-vmm", LOG_DEBUG);
+	if ((cli.restore && restore_open(&cli, &opts, &restoring) < 0) ||
+	    (cli.incoming && incoming_open(&cli, &opts, &incoming) < 0))
 		return VM_EXIT_ERROR;
 	if (opts.verbose)
 		log_init("xenon-vmm", LOG_DEBUG);
@@ -110,10 +138,13 @@ int main(int argc, char **argv)
 		log_info("domain %s%s%s", opts.name ? opts.name : "",
 			 opts.name ? " " : "", exit_reason(status));
 	}
+	migrate_shutdown(&vm);
 	vcpus_join(&vm);
 	control_close();
 	devices_destroy(&vm);
 	vm_destroy(&vm);
+	restore_close(restoring);
+	incoming_close(incoming);
 	if (signal_fd >= 0)
 		close(signal_fd);
 	return status;

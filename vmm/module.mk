@@ -3,6 +3,10 @@ VMM_SRCS += vmm/main.c vmm/options.c vmm/vm.c vmm/irq.c vmm/vcpu.c \
 	    vmm/vcpu_dump.c vmm/cpuid.c vmm/guest_memory.c vmm/io_bus.c \
 	    vmm/main_loop.c vmm/control.c vmm/boot.c vmm/boot_cpu.c \
 	    vmm/loader_elf.c vmm/loader_bzimage.c
+# save, restore, migration (docs/save-format.md)
+VMM_SRCS += vmm/snapshot.c vmm/snapshot_vcpu.c vmm/snapshot_platform.c \
+	    vmm/snapshot_ram.c vmm/save.c vmm/restore.c vmm/control_snapshot.c \
+	    vmm/migrate_send.c
 VMM_LIBS += -ljansson
 PROGRAMS += $(BUILD)/xenon-vmm
 

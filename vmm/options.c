@@ -9,7 +9,8 @@
 
 #include "lib/log.h"
 
-enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED };
+enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
+       OPT_RESTORE, OPT_INCOMING, OPT_INCOMING_KEY };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -24,6 +25,9 @@ static const struct option long_opts[] = {
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "pty-link", required_argument, NULL, OPT_PTY_LINK },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "incoming-key-file", required_argument, NULL, OPT_INCOMING_KEY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -47,10 +51,16 @@ void vmm_usage(FILE *out)
 	      "                        resume, stop, power-button)\n"
 	      "      --pty-link PATH   symlink to the console pty\n"
 	      "      --paused          create the domain paused\n"
+	      "      --restore FILE    rebuild a domain from a save file\n"
+	      "      --incoming tcp:HOST:PORT | fd:N\n"
+	      "                        receive a migrating domain\n"
+	      "      --incoming-key-file FILE\n"
+	      "                        shared secret for --incoming\n"
 	      "  -v, --verbose         debug messages\n"
 	      "  -h, --help            this text\n\n"
 	      "Exit status: 0 guest powered off, 1 bad input or start failure,\n"
-	      "3 guest reboot, 4 guest crash, 5 KVM internal error, 6 stopped.\n",
+	      "3 guest reboot, 4 guest crash, 5 KVM internal error, 6 stopped,\n"
+	      "7 saved or migrated away.\n",
 	      out);
 }
 
@@ -124,8 +134,15 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 	case OPT_CONTROL: o->control_path = arg; return 0;
 	case OPT_PTY_LINK: o->pty_link = arg; return 0;
 	case OPT_PAUSED: o->start_paused = true; return 0;
-	case OPT_SERIAL: return parse_chardev("serial", arg, &o->serial);
-	case OPT_VCONSOLE: return parse_chardev("vconsole", arg, &o->vconsole);
+	case OPT_SERIAL:
+		o->serial_given = true;
+		return parse_chardev("serial", arg, &o->serial);
+	case OPT_VCONSOLE:
+		o->vconsole_given = true;
+		return parse_chardev("vconsole", arg, &o->vconsole);
+	case OPT_RESTORE: o->restore = arg; return 0;
+	case OPT_INCOMING: o->incoming = arg; return 0;
+	case OPT_INCOMING_KEY: o->incoming_key_file = arg; return 0;
 	case 'm':
 		if (parse_size_mib(arg, &o->mem_mib) == 0)
 			return 0;
@@ -141,8 +158,33 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 	}
 }
 
+/* With --restore/--incoming the machine comes from the stream: options
+ * that would describe another one are refused rather than ignored. */
+static int check_restore_options(const struct vmm_options *o)
+{
+	const char *what = o->restore ? "--restore" : "--incoming";
+
+	if (o->restore && o->incoming) {
+		log_error("--restore and --incoming cannot be used together");
+		return -1;
+	}
+	if (o->kernel || o->initrd || o->cmdline || o->mem_mib != 128 ||
+	    o->vcpus != 1) {
+		log_error("%s: the kernel, command line, memory and vCPUs come "
+			  "from the saved domain and cannot be given", what);
+		return -1;
+	}
+	if (o->incoming_key_file && !o->incoming) {
+		log_error("--incoming-key-file needs --incoming");
+		return -1;
+	}
+	return 0;
+}
+
 static int check_options(const struct vmm_options *o)
 {
+	if (o->restore || o->incoming)
+		return check_restore_options(o);
 	if (!o->kernel) {
 		log_error("no kernel given (--kernel FILE)");
 		return -1;
@@ -168,6 +210,9 @@ int vmm_options_parse(struct vmm_options *o, int argc, char **argv)
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->model_argc = argc > 0 ? argc - 1 : 0;
+	o->model_argv = argc > 0 ? argv + 1 : argv;
+	optind = 0;     /* parsed more than once when restoring */
 	o->mem_mib = 128;
 	o->vcpus = 1;
 	o->serial.kind = CHARDEV_STDIO;
@@ -194,4 +239,46 @@ int vmm_options_parse(struct vmm_options *o, int argc, char **argv)
 		return -1;
 	}
 	return check_options(o);
+}
+
+/* Kept for the life of the process: the options point into it. */
+static char **merged_argv;
+
+int vmm_options_merge_saved(struct vmm_options *out,
+			    const struct vmm_options *cli, int saved_argc,
+			    char **saved_argv)
+{
+	char **argv = calloc((size_t)saved_argc + 2, sizeof(*argv));
+	int ret;
+
+	if (!argv)
+		return -1;
+	argv[0] = "xenon-vmm";
+	for (int i = 0; i < saved_argc; i++)
+		argv[i + 1] = saved_argv[i];
+	ret = vmm_options_parse(out, saved_argc + 1, argv);
+	if (ret == 0 && (out->restore || out->incoming)) {
+		log_error("saved command line: it asks for a restore itself");
+		ret = -1;
+	}
+	if (ret < 0) {
+		free(argv);
+		return -1;
+	}
+	free(merged_argv);
+	merged_argv = argv;
+	out->control_path = cli->control_path;
+	out->pty_link = cli->pty_link;
+	out->start_paused = cli->start_paused;
+	out->verbose = cli->verbose;
+	out->restore = cli->restore;
+	out->incoming = cli->incoming;
+	out->incoming_key_file = cli->incoming_key_file;
+	if (cli->name)
+		out->name = cli->name;
+	if (cli->serial_given)
+		out->serial = cli->serial;
+	if (cli->vconsole_given)
+		out->vconsole = cli->vconsole;
+	return 0;
 }

@@ -44,7 +44,8 @@ int snapshot_platform_load(struct vm *vm, const void *payload, size_t len,
 uint64_t snapshot_platform_saved_at(const void *payload, size_t len);
 
 /* ---- the whole machine state (vCPUs, platform, devices) ---- */
-/* Quiesce devices, then write vCPU, platform and device sections. */
+/* Write vCPU, platform and device sections (vCPUs paused, devices
+ * quiesced with vmstate_quiesce_all()). */
 int snapshot_write_machine(struct vm *vm, struct ss_stream *s);
 
 /* State sections collected from a stream, applied once all arrived. */
@@ -69,6 +70,13 @@ int snapshot_apply(struct vm *vm, struct snapshot_sections *ss, char *err,
 		   size_t errlen);
 
 /* ---- config ---- */
+/* Parse a config section and build the saved machine's options merged
+ * with the restoring command line (vmm_options_merge_saved()); *config
+ * keeps the strings the options point into alive (json_decref at exit). */
+int snapshot_config_options(const void *text, size_t len,
+			    const struct vmm_options *cli,
+			    struct vmm_options *opts, json_t **config,
+			    bool *running, char *err, size_t errlen);
 /* The config section: domain (may be NULL), the model's argv, running. */
 json_t *snapshot_config(struct vm *vm, json_t *domain, bool running);
 int snapshot_write_config(struct ss_stream *s, json_t *config);
