@@ -55,7 +55,7 @@ static const struct boot_module *module_in(uint64_t at, uint64_t len)
 	return NULL;
 }
 
-void *page_alloc(size_t npages)
+void *page_alloc_raw(size_t npages)
 {
 	uint64_t len = npages * PAGE_SIZE, at = next_free;
 	const struct boot_module *m;
@@ -65,7 +65,14 @@ void *page_alloc(size_t npages)
 	if (at + len > pool_end || at + len < at)
 		return NULL;
 	next_free = at + len;
-	return memset((void *)at, 0, len);
+	return (void *)at;
+}
+
+void *page_alloc(size_t npages)
+{
+	void *p = page_alloc_raw(npages);
+
+	return p ? memset(p, 0, npages * PAGE_SIZE) : NULL;
 }
 
 /* Same test as entry.S, so both build the same kind of map. */

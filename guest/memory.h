@@ -19,6 +19,9 @@
 void memory_init(void);
 /* npages zeroed, page-aligned pages below 4 GiB, or NULL. Never freed. */
 void *page_alloc(size_t npages);
+/* The same without zeroing (ring-0 zeroing of big areas is slow here:
+ * for memory the caller fills itself, e.g. from ring 3). */
+void *page_alloc_raw(size_t npages);
 /* Identity-map [addr, addr + size) if it is not mapped yet (RAM or MMIO
  * above 4 GiB; the first 4 GiB are always mapped). */
 bool map_identity(uint64_t addr, uint64_t size, bool uncached);

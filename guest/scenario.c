@@ -14,6 +14,7 @@ static const struct scenario scenarios[] = {
 	{ "crash", scn_crash },
 	{ "fault", scn_fault },
 	{ "heartbeat", scn_heartbeat },
+	{ "dirty", scn_dirty },
 };
 
 /* Named before the command line is read, so an early exception still

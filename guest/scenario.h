@@ -34,5 +34,6 @@ void scn_reboot(void);
 void scn_crash(void);
 void scn_fault(void);
 void scn_heartbeat(void);
+void scn_dirty(void);
 
 #endif

@@ -260,8 +260,10 @@ int ss_read_header(struct ss_stream *s)
 
 	if (n < 0)
 		return -1;
-	if (n >= 8 && memcmp(h, SS_MAGIC, 8) != 0)
+	if (n >= 8 && memcmp(h, SS_MAGIC, 8) != 0) {
+		s->offset = 0;
 		return ss_fail(s, NULL, "not a Xenon save stream (bad magic)");
+	}
 	if ((size_t)n < sizeof(h)) {
 		s->offset = 0;
 		return ss_fail(s, NULL, "truncated: %zd of %zu header bytes%s",

@@ -125,6 +125,8 @@ static int parse_chardev(const char *opt, const char *s, struct chardev_spec *c)
 
 static int parse_one(struct vmm_options *o, int c, const char *arg)
 {
+	if (c > 0 && c < 128 && strchr("kiamc", c))
+		o->machine_given = true;
 	switch (c) {
 	case 'k': o->kernel = arg; return 0;
 	case 'i': o->initrd = arg; return 0;
@@ -168,8 +170,7 @@ static int check_restore_options(const struct vmm_options *o)
 		log_error("--restore and --incoming cannot be used together");
 		return -1;
 	}
-	if (o->kernel || o->initrd || o->cmdline || o->mem_mib != 128 ||
-	    o->vcpus != 1) {
+	if (o->machine_given) {
 		log_error("%s: the kernel, command line, memory and vCPUs come "
 			  "from the saved domain and cannot be given", what);
 		return -1;

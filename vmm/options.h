@@ -36,6 +36,7 @@ struct vmm_options {
 	const char *incoming;            /* --incoming tcp:HOST:PORT | fd:N */
 	const char *incoming_key_file;   /* shared migration secret */
 	bool serial_given, vconsole_given; /* explicitly on the command line */
+	bool machine_given;              /* kernel/initrd/cmdline/memory/vcpus */
 	/* The command line that built the device model (argv[0] excluded):
 	 * ours, or the saved one when restoring; recorded in save streams. */
 	int model_argc;

@@ -101,10 +101,10 @@ static int skip_image(struct restore_ctx *ctx, struct ss_stream *s,
 	uint64_t end = ctx->ri.image_offset + ctx->ri.ram_size;
 
 	if ((uint64_t)file_size < end + SS_SECTION_HDR_SIZE)
-		return ss_fail(s, sec, "truncated: the RAM image ends at %llu, "
-			       "the file is %llu bytes",
-			       (unsigned long long)end,
-			       (unsigned long long)file_size);
+		return ss_fail(s, sec, "truncated: the file is %llu bytes, the RAM "
+			       "image and end marker need %llu",
+			       (unsigned long long)file_size,
+			       (unsigned long long)(end + SS_SECTION_HDR_SIZE + 8));
 	if (lseek(ctx->fd, (off_t)end, SEEK_SET) < 0)
 		return ss_fail(s, sec, "seek: %s", strerror(errno));
 	s->offset = end;
