@@ -241,6 +241,24 @@ int ss_write_section(struct ss_stream *s, uint16_t type, uint16_t flags,
 	return 0;
 }
 
+int ss_write_section2(struct ss_stream *s, uint16_t type, uint16_t flags,
+		      uint32_t id, uint32_t version, const void *p1,
+		      uint64_t len1, const void *p2, uint64_t len2)
+{
+	uint8_t h[SS_SECTION_HDR_SIZE];
+	uint32_t crc = len1 ? crc32c(0, p1, (size_t)len1) : 0;
+
+	if (len2)
+		crc = crc32c(crc, p2, (size_t)len2);
+	encode_section(h, type, flags, id, version, len1 + len2, crc);
+	if (ss_write_raw(s, h, sizeof(h)) < 0 ||
+	    (len1 && ss_write_raw(s, p1, (size_t)len1) < 0) ||
+	    (len2 && ss_write_raw(s, p2, (size_t)len2) < 0))
+		return -1;
+	s->sections++;
+	return 0;
+}
+
 int ss_write_end(struct ss_stream *s)
 {
 	uint8_t p[8];

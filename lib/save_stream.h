@@ -95,6 +95,10 @@ int ss_write_header(struct ss_stream *s, uint32_t flags);
 int ss_write_section(struct ss_stream *s, uint16_t type, uint16_t flags,
 		     uint32_t id, uint32_t version, const void *payload,
 		     uint64_t len);
+/* The same with the payload in two pieces (header + data). */
+int ss_write_section2(struct ss_stream *s, uint16_t type, uint16_t flags,
+		      uint32_t id, uint32_t version, const void *p1,
+		      uint64_t len1, const void *p2, uint64_t len2);
 int ss_write_end(struct ss_stream *s);
 /* Raw bytes (the RAM image's padding); counted in the offset. */
 int ss_write_raw(struct ss_stream *s, const void *buf, size_t len);

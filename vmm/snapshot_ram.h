@@ -42,3 +42,28 @@ int ram_image_verify(int fd, const struct ram_image_info *ri, char *err,
 void ram_image_info_free(struct ram_image_info *ri);
 
 #endif
+
+/* ---- page records (migration streams) ---- */
+#define RAM_BATCH 256                 /* pages per ram-pages section */
+#define RAM_PAGE_ZERO 0x1             /* record flag: all zero, no data */
+
+struct ram_sender {
+	struct ss_stream *s;
+	const struct guest_memory *mem;
+	unsigned n, ndata;
+	uint8_t *head;                /* u32 count + u64 records */
+	uint8_t *data;                /* RAM_BATCH pages */
+	uint64_t pages, zero_pages;
+};
+
+int ram_sender_init(struct ram_sender *rs, struct ss_stream *s,
+		    const struct guest_memory *mem);
+void ram_sender_free(struct ram_sender *rs);
+/* Queue RAM page `page` (copied now; a zero page becomes a record). */
+int ram_send_page(struct ram_sender *rs, uint64_t page);
+int ram_send_flush(struct ram_sender *rs);
+
+/* Apply a ram-pages payload; `seen` (one bit per page) tracks pages that
+ * hold data here, so a zero record only clears pages that need it. */
+int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
+		size_t len, char *err, size_t errlen);
