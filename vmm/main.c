@@ -42,6 +42,14 @@ static void on_signal(void *opaque, uint32_t events)
 	}
 }
 
+/* sigaction, not signal(): ASan's signal() interceptor drops SIGXFSZ. */
+static void ignore_signal(int sig)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+
+	sigaction(sig, &ign, NULL);
+}
+
 /* SIGTERM/SIGINT/SIGHUP end the domain cleanly via the main loop. */
 static int setup_signals(struct vm *vm)
 {
@@ -53,6 +61,9 @@ static int setup_signals(struct vm *vm)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit hit while saving fails the write (EFBIG) and
+	 * the save, instead of killing the domain. */
+	ignore_signal(SIGXFSZ);
 	signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (signal_fd < 0)
 		return -1;

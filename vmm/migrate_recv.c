@@ -187,8 +187,10 @@ int incoming_open(const struct vmm_options *cli, struct vmm_options *opts,
 	ctx->fd = open_socket(cli->incoming);
 	if (ctx->fd < 0)
 		return -1;
-	ctx->ch = mig_channel_open(ctx->fd, key, keylen, false, TIMEOUT_MS, err,
-				   sizeof(err));
+	ctx->ch = mig_channel_open(ctx->fd, key, keylen, false,
+				   cli->incoming_timeout_ms ?
+				   (int)cli->incoming_timeout_ms : TIMEOUT_MS,
+				   err, sizeof(err));
 	memset(key, 0, sizeof(key));
 	if (!ctx->ch) {
 		log_error("incoming migration: %s", err);
@@ -230,6 +232,8 @@ static int receive_sections(struct vm *vm, struct incoming_ctx *ctx)
 		}
 	}
 	free(seen);
+	if (r < 0 && strcmp(mig_channel_error(ctx->ch), "no error"))
+		return fail(ctx, mig_channel_error(ctx->ch));
 	return r < 0 ? fail(ctx, ctx->in.error) : 0;
 }
 

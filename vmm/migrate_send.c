@@ -34,6 +34,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -60,6 +61,7 @@ struct migration {
 	uint64_t downtime_ms;
 	unsigned max_rounds;
 	int timeout_ms;
+	uint64_t max_bps;           /* pre-copy bandwidth cap, 0 = none */
 	uint8_t key[MIG_KEY_MAX];
 	size_t keylen;
 	json_t *domain;
@@ -217,6 +219,32 @@ static void tune_socket(int fd, int timeout_ms)
 
 /* ---- pages -------------------------------------------------------------------- */
 
+/* Hold pre-copy to max_bps: sleep until the bytes sent so far are due. */
+static void throttle(struct migration *m)
+{
+	uint64_t due, now = monotonic_ns();
+
+	if (!m->max_bps)
+		return;
+	due = m->t_start + mig_channel_sent(m->ch) * 1000000000ULL / m->max_bps;
+	if (due > now) {
+		struct timespec ts = { (time_t)((due - now) / 1000000000ULL),
+				       (long)((due - now) % 1000000000ULL) };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* One page; every batch, honour the bandwidth cap (not while paused). */
+static int send_page(struct migration *m, uint64_t page)
+{
+	if (ram_send_page(&m->rs, page) < 0)
+		return -1;
+	if (m->rs.n == 0 && !m->t_pause)
+		throttle(m);
+	return 0;
+}
+
 static uint64_t send_bitmap(struct migration *m, const uint64_t *bits)
 {
 	uint64_t words = m->dl.words, n = 0;
@@ -225,7 +253,7 @@ static uint64_t send_bitmap(struct migration *m, const uint64_t *bits)
 		uint64_t v = bits[w];
 
 		while (v) {
-			if (ram_send_page(&m->rs, w * 64 + (uint64_t)__builtin_ctzll(v)) < 0)
+			if (send_page(m, w * 64 + (uint64_t)__builtin_ctzll(v)) < 0)
 				return UINT64_MAX;
 			n++;
 			v &= v - 1;
@@ -242,7 +270,7 @@ static int send_candidates(struct migration *m)
 	if (!cand)
 		return fail(m, "out of memory");
 	for (uint64_t p = 0; p < pages; p++)
-		if (cand[p] && ram_send_page(&m->rs, p) < 0) {
+		if (cand[p] && send_page(m, p) < 0) {
 			free(cand);
 			return -1;
 		}
@@ -250,11 +278,13 @@ static int send_candidates(struct migration *m)
 	return 0;
 }
 
-/* Flush and account the time on the wire (for the bandwidth estimate). */
+/* Flush and account the time on the wire (for the bandwidth estimate;
+ * throttling counts, it is the bandwidth we get). */
 static int flush_timed(struct migration *m, uint64_t t0)
 {
 	if (ram_send_flush(&m->rs) < 0 || mig_channel_flush(m->ch) < 0)
 		return -1;
+	throttle(m);
 	m->wire_ns += monotonic_ns() - t0;
 	return 0;
 }
@@ -458,6 +488,12 @@ static void *thread_main(void *arg)
 	bool ok = run(m) == 0;
 	json_t *reply;
 
+	if (!ok && !m->go_sent && atomic_load(&m->cancel)) {
+		/* Whatever broke, it broke because we pulled the plug. */
+		m->err[0] = 0;
+		fail(m, "%s", m->vm->state == VM_EXITING ?
+		     "the domain is shutting down" : "cancelled");
+	}
 	if (!ok && !m->err[0])
 		fail(m, "%s", m->ch && strcmp(mig_channel_error(m->ch), "no error") ?
 		     mig_channel_error(m->ch) : m->out.error[0] ? m->out.error :
@@ -569,7 +605,7 @@ static json_t *parse_request(struct migration *m, json_t *req, int *passed_fd)
 	json_t *key = json_object_get(req, "key");
 	json_t *live = json_object_get(req, "live");
 	json_t *cfg = json_object_get(req, "config");
-	long long downtime = 30, rounds = 30, timeout = 10000;
+	long long downtime = 30, rounds = 30, timeout = 10000, bw = 0;
 
 	if (!addr == !fd)
 		return error("migrate-send: give \"address\" (HOST:PORT) or "
@@ -590,9 +626,11 @@ static json_t *parse_request(struct migration *m, json_t *req, int *passed_fd)
 		return error("migrate-send: \"config\" must be a JSON object");
 	if (!int_field(req, "downtime_ms", 1, 60000, &downtime) ||
 	    !int_field(req, "max_rounds", 0, 1000, &rounds) ||
-	    !int_field(req, "timeout_ms", 100, 3600000, &timeout))
+	    !int_field(req, "timeout_ms", 100, 3600000, &timeout) ||
+	    !int_field(req, "max_bandwidth_mib_s", 0, 1 << 20, &bw))
 		return error("migrate-send: downtime_ms (1-60000), max_rounds "
-			     "(0-1000) and timeout_ms (100-3600000) are integers");
+			     "(0-1000), timeout_ms (100-3600000) and "
+			     "max_bandwidth_mib_s (0 = no cap) are integers");
 	if (addr)
 		snprintf(m->address, sizeof(m->address), "%s",
 			 json_string_value(addr));
@@ -606,6 +644,7 @@ static json_t *parse_request(struct migration *m, json_t *req, int *passed_fd)
 	m->downtime_ms = (uint64_t)downtime;
 	m->max_rounds = (unsigned)rounds;
 	m->timeout_ms = (int)timeout;
+	m->max_bps = (uint64_t)bw << 20;
 	m->domain = cfg ? json_incref(cfg) : NULL;
 	return NULL;
 }

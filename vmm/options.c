@@ -10,7 +10,7 @@
 #include "lib/log.h"
 
 enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
-       OPT_RESTORE, OPT_INCOMING, OPT_INCOMING_KEY };
+       OPT_RESTORE, OPT_INCOMING, OPT_INCOMING_KEY, OPT_INCOMING_TIMEOUT };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -28,6 +28,7 @@ static const struct option long_opts[] = {
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "incoming-key-file", required_argument, NULL, OPT_INCOMING_KEY },
+	{ "incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -56,6 +57,9 @@ void vmm_usage(FILE *out)
 	      "                        receive a migrating domain\n"
 	      "      --incoming-key-file FILE\n"
 	      "                        shared secret for --incoming\n"
+	      "      --incoming-timeout MS\n"
+	      "                        give up when the source is silent this long\n"
+	      "                        (default 10000)\n"
 	      "  -v, --verbose         debug messages\n"
 	      "  -h, --help            this text\n\n"
 	      "Exit status: 0 guest powered off, 1 bad input or start failure,\n"
@@ -145,6 +149,13 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 	case OPT_RESTORE: o->restore = arg; return 0;
 	case OPT_INCOMING: o->incoming = arg; return 0;
 	case OPT_INCOMING_KEY: o->incoming_key_file = arg; return 0;
+	case OPT_INCOMING_TIMEOUT:
+		if (parse_uint(arg, &o->incoming_timeout_ms) == 0 &&
+		    o->incoming_timeout_ms >= 100)
+			return 0;
+		log_error("--incoming-timeout: '%s' is not a number of "
+			  "milliseconds (at least 100)", arg);
+		return -1;
 	case 'm':
 		if (parse_size_mib(arg, &o->mem_mib) == 0)
 			return 0;
@@ -175,8 +186,8 @@ static int check_restore_options(const struct vmm_options *o)
 			  "from the saved domain and cannot be given", what);
 		return -1;
 	}
-	if (o->incoming_key_file && !o->incoming) {
-		log_error("--incoming-key-file needs --incoming");
+	if ((o->incoming_key_file || o->incoming_timeout_ms) && !o->incoming) {
+		log_error("--incoming-key-file and --incoming-timeout need --incoming");
 		return -1;
 	}
 	return 0;
@@ -275,6 +286,7 @@ int vmm_options_merge_saved(struct vmm_options *out,
 	out->restore = cli->restore;
 	out->incoming = cli->incoming;
 	out->incoming_key_file = cli->incoming_key_file;
+	out->incoming_timeout_ms = cli->incoming_timeout_ms;
 	if (cli->name)
 		out->name = cli->name;
 	if (cli->serial_given)
