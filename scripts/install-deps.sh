@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="make gcc clang libc6-dev pkg-config
-libcmocka-dev libjansson-dev liburing-dev libseccomp-dev libclang-rt-14-dev
+libcmocka-dev libjansson-dev liburing-dev libseccomp-dev libclang-rt-14-dev libssl-dev
 python3 python3-pytest
 xenstore-utils iproute2 util-linux
 qemu-system-x86 qemu-utils hyperfine

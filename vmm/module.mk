@@ -14,3 +14,8 @@ PROGRAMS += $(BUILD)/xenon-vmm
 UNIT_TESTS += tests/unit/test_guest_memory.c tests/unit/test_io_bus.c
 test_guest_memory_SRCS := vmm/guest_memory.c
 test_io_bus_SRCS := vmm/io_bus.c
+
+UNIT_TESTS += tests/unit/test_migration.c
+test_migration_SRCS := vmm/mig_channel.c vmm/migrate_ram.c vmm/snapshot_ram.c \
+		       vmm/guest_memory.c
+test_migration_LIBS := -lcrypto
