@@ -10,7 +10,8 @@
 #include "lib/log.h"
 
 enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
-       OPT_RESTORE, OPT_INCOMING, OPT_INCOMING_KEY, OPT_INCOMING_TIMEOUT };
+       OPT_RESTORE, OPT_INCOMING, OPT_INCOMING_KEY, OPT_INCOMING_TIMEOUT,
+       OPT_NO_VERIFY_RAM };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -29,6 +30,7 @@ static const struct option long_opts[] = {
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "incoming-key-file", required_argument, NULL, OPT_INCOMING_KEY },
 	{ "incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT },
+	{ "no-verify-ram", no_argument, NULL, OPT_NO_VERIFY_RAM },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -53,6 +55,8 @@ void vmm_usage(FILE *out)
 	      "      --pty-link PATH   symlink to the console pty\n"
 	      "      --paused          create the domain paused\n"
 	      "      --restore FILE    rebuild a domain from a save file\n"
+	      "      --no-verify-ram   with --restore: do not check the RAM image's\n"
+	      "                        checksums first (restore time stays flat)\n"
 	      "      --incoming tcp:HOST:PORT | fd:N\n"
 	      "                        receive a migrating domain\n"
 	      "      --incoming-key-file FILE\n"
@@ -147,6 +151,7 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 		o->vconsole_given = true;
 		return parse_chardev("vconsole", arg, &o->vconsole);
 	case OPT_RESTORE: o->restore = arg; return 0;
+	case OPT_NO_VERIFY_RAM: o->no_verify_ram = true; return 0;
 	case OPT_INCOMING: o->incoming = arg; return 0;
 	case OPT_INCOMING_KEY: o->incoming_key_file = arg; return 0;
 	case OPT_INCOMING_TIMEOUT:
@@ -186,15 +191,19 @@ static int check_restore_options(const struct vmm_options *o)
 			  "from the saved domain and cannot be given", what);
 		return -1;
 	}
-	if ((o->incoming_key_file || o->incoming_timeout_ms) && !o->incoming) {
-		log_error("--incoming-key-file and --incoming-timeout need --incoming");
-		return -1;
-	}
 	return 0;
 }
 
 static int check_options(const struct vmm_options *o)
 {
+	if (o->no_verify_ram && !o->restore) {
+		log_error("--no-verify-ram needs --restore");
+		return -1;
+	}
+	if ((o->incoming_key_file || o->incoming_timeout_ms) && !o->incoming) {
+		log_error("--incoming-key-file and --incoming-timeout need --incoming");
+		return -1;
+	}
 	if (o->restore || o->incoming)
 		return check_restore_options(o);
 	if (!o->kernel) {
@@ -287,6 +296,7 @@ int vmm_options_merge_saved(struct vmm_options *out,
 	out->incoming = cli->incoming;
 	out->incoming_key_file = cli->incoming_key_file;
 	out->incoming_timeout_ms = cli->incoming_timeout_ms;
+	out->no_verify_ram = cli->no_verify_ram;
 	if (cli->name)
 		out->name = cli->name;
 	if (cli->serial_given)
