@@ -22,6 +22,7 @@
 
 #include "lib/log.h"
 #include "lib/platform.h"
+#include "lib/vmstate.h"
 #include "vmm/vm.h"
 
 #define PM1_EVT_LEN 4
@@ -207,6 +208,8 @@ static void unregister(struct acpi_pm *pm, size_t n)
 		io_bus_unregister(&pm->vm->pio, blocks[i].port);
 }
 
+static int acpi_pm_state_register(struct acpi_pm *pm);
+
 struct acpi_pm *acpi_pm_create(struct vm *vm)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
@@ -229,6 +232,10 @@ struct acpi_pm *acpi_pm_create(struct vm *vm)
 			return NULL;
 		}
 	}
+	if (acpi_pm_state_register(pm) < 0) {
+		acpi_pm_destroy(pm);
+		return NULL;
+	}
 	return pm;
 }
 
@@ -236,6 +243,7 @@ void acpi_pm_destroy(struct acpi_pm *pm)
 {
 	if (!pm)
 		return;
+	vmstate_unregister(pm);
 	unregister(pm, NR_BLOCKS);
 	pthread_mutex_destroy(&pm->lock);
 	free(pm);
@@ -255,4 +263,53 @@ void acpi_pm_power_button(struct acpi_pm *pm)
 	else
 		log_info("power button pressed, but the guest has not enabled "
 			 "its event (no ACPI, or not yet booted)");
+}
+
+/* ---- save/restore ------------------------------------------------------------ */
+
+/* The PM timer is saved as the time it has run; on load it continues
+ * from there plus the wall-clock time the guest was away. */
+static void pm_save(void *opaque, struct sbuf *out)
+{
+	struct acpi_pm *pm = opaque;
+
+	pthread_mutex_lock(&pm->lock);
+	sbuf_u16(out, pm->sts);
+	sbuf_u16(out, pm->en);
+	sbuf_u16(out, pm->cnt);
+	sbuf_u16(out, pm->gpe_en);
+	sbuf_u64(out, monotonic_ns() - pm->start_ns);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+static void pm_load(void *opaque, struct sreader *in, uint32_t version)
+{
+	struct acpi_pm *pm = opaque;
+	uint16_t sts = sr_u16(in), en = sr_u16(in), cnt = sr_u16(in);
+	uint16_t gpe_en = sr_u16(in);
+	uint64_t ran = sr_u64(in) + vmstate_downtime_ns();
+
+	(void)version;
+	if (!sr_done(in))
+		return;
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = sts;
+	pm->en = en & PM1_EN_MASK;
+	pm->cnt = cnt & CNT_STORED;
+	pm->gpe_en = gpe_en;
+	pm->start_ns = monotonic_ns() - ran;
+	pm->sci = false;        /* the new VM's line is low */
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+static const struct vmstate_ops pm_state_ops = {
+	.version = 1,
+	.save = pm_save,
+	.load = pm_load,
+};
+
+static int acpi_pm_state_register(struct acpi_pm *pm)
+{
+	return vmstate_register(&pm_state_ops, pm, "acpi-pm");
 }

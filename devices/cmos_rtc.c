@@ -23,10 +23,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "lib/log.h"
 #include "lib/platform.h"
+#include "lib/vmstate.h"
 #include "vmm/vm.h"
 
 enum {
@@ -323,6 +325,8 @@ static void memory_fields(struct cmos_rtc *r, const struct vm *vm)
 	r->ram[0x5f] = (uint8_t)(vm->nr_vcpus ? vm->nr_vcpus - 1 : 0);
 }
 
+static int rtc_state_register(struct cmos_rtc *r);
+
 struct cmos_rtc *cmos_rtc_create(struct vm *vm)
 {
 	struct cmos_rtc *r = calloc(1, sizeof(*r));
@@ -344,6 +348,10 @@ struct cmos_rtc *cmos_rtc_create(struct vm *vm)
 		free(r);
 		return NULL;
 	}
+	if (rtc_state_register(r) < 0) {
+		cmos_rtc_destroy(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -351,7 +359,76 @@ void cmos_rtc_destroy(struct cmos_rtc *r)
 {
 	if (!r)
 		return;
+	vmstate_unregister(r);
 	io_bus_unregister(&r->vm->pio, PLAT_PORT_RTC);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
+}
+
+/* ---- save/restore ------------------------------------------------------------ */
+
+/* The clock is host UTC plus the guest's offset, so it needs no help to
+ * keep time across a save; the held registers (SET) are kept as fields. */
+static void rtc_save(void *opaque, struct sbuf *out)
+{
+	struct cmos_rtc *r = opaque;
+	const struct tm *h = &r->held;
+
+	pthread_mutex_lock(&r->lock);
+	sbuf_u8(out, r->index);
+	sbuf_bool(out, r->nmi_disabled);
+	sbuf_put(out, r->ram, CMOS_SIZE);
+	sbuf_u64(out, (uint64_t)r->offset);
+	sbuf_u32(out, (uint32_t)h->tm_sec);
+	sbuf_u32(out, (uint32_t)h->tm_min);
+	sbuf_u32(out, (uint32_t)h->tm_hour);
+	sbuf_u32(out, (uint32_t)h->tm_mday);
+	sbuf_u32(out, (uint32_t)h->tm_mon);
+	sbuf_u32(out, (uint32_t)h->tm_year);
+	sbuf_u32(out, (uint32_t)h->tm_wday);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void rtc_load(void *opaque, struct sreader *in, uint32_t version)
+{
+	struct cmos_rtc *r = opaque;
+	uint8_t index = sr_u8(in), ram[CMOS_SIZE];
+	bool nmi = sr_bool(in);
+	int64_t offset;
+	struct tm h;
+
+	(void)version;
+	memset(&h, 0, sizeof(h));
+	sr_get(in, ram, sizeof(ram));
+	offset = (int64_t)sr_u64(in);
+	h.tm_sec = (int)sr_u32(in);
+	h.tm_min = (int)sr_u32(in);
+	h.tm_hour = (int)sr_u32(in);
+	h.tm_mday = (int)sr_u32(in);
+	h.tm_mon = (int)sr_u32(in);
+	h.tm_year = (int)sr_u32(in);
+	h.tm_wday = (int)sr_u32(in);
+	if (sr_ok(in) && index >= CMOS_SIZE)
+		sr_fail(in, "CMOS index 0x%x out of range", index);
+	if (!sr_done(in))
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->index = index;
+	r->nmi_disabled = nmi;
+	memcpy(r->ram, ram, sizeof(ram));
+	r->offset = offset;
+	r->held = h;
+	now(&r->last_c);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static const struct vmstate_ops rtc_state_ops = {
+	.version = 1,
+	.save = rtc_save,
+	.load = rtc_load,
+};
+
+static int rtc_state_register(struct cmos_rtc *r)
+{
+	return vmstate_register(&rtc_state_ops, r, "rtc");
 }

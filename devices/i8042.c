@@ -22,6 +22,7 @@
 
 #include "lib/log.h"
 #include "lib/platform.h"
+#include "lib/vmstate.h"
 #include "vmm/vm.h"
 
 #define STS_OBF      0x01  /* output buffer full */
@@ -186,6 +187,8 @@ static void io_cmd(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 	i8042_io(opaque, PLAT_PORT_I8042_CMD, data, len, is_write);
 }
 
+static int i8042_state_register(struct i8042 *k);
+
 struct i8042 *i8042_create(struct vm *vm)
 {
 	struct i8042 *k = calloc(1, sizeof(*k));
@@ -207,6 +210,10 @@ struct i8042 *i8042_create(struct vm *vm)
 		io_bus_unregister(&vm->pio, PLAT_PORT_I8042_DATA);
 		goto fail;
 	}
+	if (i8042_state_register(k) < 0) {
+		i8042_destroy(k);
+		return NULL;
+	}
 	return k;
 fail:
 	pthread_mutex_destroy(&k->lock);
@@ -218,8 +225,71 @@ void i8042_destroy(struct i8042 *k)
 {
 	if (!k)
 		return;
+	vmstate_unregister(k);
 	io_bus_unregister(&k->vm->pio, PLAT_PORT_I8042_DATA);
 	io_bus_unregister(&k->vm->pio, PLAT_PORT_I8042_CMD);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
+}
+
+/* ---- save/restore ------------------------------------------------------------ */
+
+static void i8042_save(void *opaque, struct sbuf *out)
+{
+	struct i8042 *k = opaque;
+
+	pthread_mutex_lock(&k->lock);
+	sbuf_u8(out, k->ctr);
+	sbuf_u8(out, k->outport);
+	sbuf_u8(out, k->status_cmd);
+	sbuf_u8(out, k->pending);
+	sbuf_u8(out, k->last);
+	sbuf_u8(out, (uint8_t)k->count);
+	for (unsigned i = 0; i < k->count; i++) {
+		sbuf_u8(out, k->q[(k->head + i) % QUEUE_LEN].byte);
+		sbuf_bool(out, k->q[(k->head + i) % QUEUE_LEN].aux);
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+static void i8042_load(void *opaque, struct sreader *in, uint32_t version)
+{
+	struct i8042 *k = opaque;
+	uint8_t ctr = sr_u8(in), outport = sr_u8(in), status_cmd = sr_u8(in);
+	uint8_t pending = sr_u8(in), last = sr_u8(in), count = sr_u8(in);
+	struct { uint8_t byte; bool aux; } q[QUEUE_LEN];
+
+	(void)version;
+	if (sr_ok(in) && count > QUEUE_LEN)
+		sr_fail(in, "output queue holds %u bytes (max %u)", count, QUEUE_LEN);
+	for (unsigned i = 0; sr_ok(in) && i < count; i++) {
+		q[i].byte = sr_u8(in);
+		q[i].aux = sr_bool(in);
+	}
+	if (!sr_done(in))
+		return;
+	pthread_mutex_lock(&k->lock);
+	k->ctr = ctr;
+	k->outport = outport;
+	k->status_cmd = status_cmd & STS_CMD;
+	k->pending = pending;
+	k->last = last;
+	k->head = 0;
+	k->count = count;
+	for (unsigned i = 0; i < count; i++) {
+		k->q[i].byte = q[i].byte;
+		k->q[i].aux = q[i].aux;
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+static const struct vmstate_ops i8042_state_ops = {
+	.version = 1,
+	.save = i8042_save,
+	.load = i8042_load,
+};
+
+static int i8042_state_register(struct i8042 *k)
+{
+	return vmstate_register(&i8042_state_ops, k, "i8042");
 }

@@ -13,6 +13,7 @@
 
 #include "lib/log.h"
 #include "lib/platform.h"
+#include "lib/vmstate.h"
 #include "vmm/vm.h"
 
 #define HOST_VENDOR  0x1b36   /* Red Hat, Inc. */
@@ -676,6 +677,8 @@ struct pci_bus *pci_bus_create(struct vm *vm)
 		goto fail;
 	}
 	bus->ecam_claimed = true;
+	if (pci_bus_state_register(bus) < 0)
+		goto fail;
 	return bus;
 fail:
 	pci_bus_destroy(bus);
@@ -686,6 +689,7 @@ void pci_bus_destroy(struct pci_bus *bus)
 {
 	if (!bus)
 		return;
+	vmstate_unregister(bus);
 	if (bus->ports_claimed) {
 		io_bus_unregister(&bus->vm->pio, PLAT_PORT_PCI_ADDR);
 		io_bus_unregister(&bus->vm->pio, PLAT_PORT_PCI_DATA);
@@ -696,4 +700,145 @@ void pci_bus_destroy(struct pci_bus *bus)
 	pthread_mutex_destroy(&bus->lock);
 	pthread_mutex_destroy(&bus->intx_lock);
 	free(bus);
+}
+
+/* ---- save/restore ---------------------------------------------------------- */
+
+/* Config space, the INTx level and the MSI-X table and pending bits. */
+void pci_device_save(struct pci_device *d, struct sbuf *out)
+{
+	struct pci_msix *x = &d->msix;
+
+	pthread_mutex_lock(&d->bus->lock);
+	sbuf_put(out, d->cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&d->bus->lock);
+	pthread_mutex_lock(&d->bus->intx_lock);
+	sbuf_bool(out, d->intx_level);
+	pthread_mutex_unlock(&d->bus->intx_lock);
+	sbuf_u32(out, x->nvec);
+	if (!x->nvec)
+		return;
+	pthread_mutex_lock(&x->lock);
+	for (unsigned v = 0; v < x->nvec; v++) {
+		sbuf_u32(out, x->vec[v].addr_lo);
+		sbuf_u32(out, x->vec[v].addr_hi);
+		sbuf_u32(out, x->vec[v].data);
+		sbuf_u32(out, x->vec[v].ctrl);
+	}
+	for (unsigned w = 0; w < (x->nvec + 63) / 64; w++)
+		sbuf_u64(out, x->pba[w]);
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* Bytes the guest cannot write must match ours: else it is not the same
+ * device (a different type, version or option set). */
+static void check_identity(struct pci_device *d, const uint8_t *cfg,
+			   struct sreader *in)
+{
+	for (unsigned i = 0; i < PCI_CFG_SIZE; i++) {
+		if ((cfg[i] ^ d->cfg[i]) & ~d->wmask[i]) {
+			sr_fail(in, "%s: config byte 0x%02x is 0x%02x in the stream, "
+				"0x%02x here: not the same device", d->name, i,
+				cfg[i], d->cfg[i]);
+			return;
+		}
+	}
+}
+
+/* Read it all, check it, then apply (BARs move, MSI-X routes follow at
+ * the next delivery).  Call without the device's own lock: moving a BAR
+ * calls its bar_map hook. */
+void pci_device_load(struct pci_device *d, struct sreader *in)
+{
+	struct pci_msix *x = &d->msix;
+	uint8_t cfg[PCI_CFG_SIZE];
+	struct msix_vector *vec = NULL;
+	uint64_t *pba = NULL;
+	unsigned nwords = (x->nvec + 63) / 64;
+	bool intx;
+	uint32_t nvec;
+
+	sr_get(in, cfg, sizeof(cfg));
+	intx = sr_bool(in);
+	nvec = sr_u32(in);
+	if (sr_ok(in))
+		check_identity(d, cfg, in);
+	if (sr_ok(in) && nvec != x->nvec)
+		sr_fail(in, "%s: %u MSI-X vectors in the stream, %u here", d->name,
+			nvec, x->nvec);
+	if (sr_ok(in) && nvec) {
+		vec = calloc(nvec, sizeof(*vec));
+		pba = calloc(nwords, sizeof(*pba));
+		if (!vec || !pba)
+			sr_fail(in, "out of memory");
+	}
+	for (unsigned v = 0; sr_ok(in) && v < nvec; v++) {
+		vec[v].addr_lo = sr_u32(in);
+		vec[v].addr_hi = sr_u32(in);
+		vec[v].data = sr_u32(in);
+		vec[v].ctrl = sr_u32(in) & PCI_MSIX_VEC_MASKED;
+	}
+	for (unsigned w = 0; sr_ok(in) && w < nwords; w++)
+		pba[w] = sr_u64(in);
+	if (sr_ok(in)) {
+		pthread_mutex_lock(&d->bus->lock);
+		memcpy(d->cfg, cfg, sizeof(cfg));
+		command_written(d);
+		update_bars(d);
+		if (x->nvec) {
+			uint16_t ctrl = get16(d->cfg + x->cap + 2);
+
+			pthread_mutex_lock(&x->lock);
+			for (unsigned v = 0; v < x->nvec; v++) {
+				x->vec[v].addr_lo = vec[v].addr_lo;
+				x->vec[v].addr_hi = vec[v].addr_hi;
+				x->vec[v].data = vec[v].data;
+				x->vec[v].ctrl = vec[v].ctrl;
+				x->vec[v].route_stale = true;
+			}
+			memcpy(x->pba, pba, nwords * sizeof(*pba));
+			x->enabled = ctrl & PCI_MSIX_ENABLE;
+			x->masked = ctrl & PCI_MSIX_MASKALL;
+			pthread_mutex_unlock(&x->lock);
+		}
+		pthread_mutex_unlock(&d->bus->lock);
+		pci_set_intx(d, intx);
+	}
+	free(vec);
+	free(pba);
+}
+
+static void bus_save(void *opaque, struct sbuf *out)
+{
+	struct pci_bus *bus = opaque;
+
+	pthread_mutex_lock(&bus->lock);
+	sbuf_u32(out, bus->cf8);
+	pthread_mutex_unlock(&bus->lock);
+	pci_device_save(&bus->host, out);
+}
+
+static void bus_load(void *opaque, struct sreader *in, uint32_t version)
+{
+	struct pci_bus *bus = opaque;
+	uint32_t cf8 = sr_u32(in);
+
+	(void)version;
+	pci_device_load(&bus->host, in);
+	if (sr_done(in)) {
+		pthread_mutex_lock(&bus->lock);
+		bus->cf8 = cf8;
+		pthread_mutex_unlock(&bus->lock);
+	}
+}
+
+static const struct vmstate_ops bus_state_ops = {
+	.version = 1,
+	.save = bus_save,
+	.load = bus_load,
+};
+
+int pci_bus_state_register(struct pci_bus *bus)
+{
+	return vmstate_register(&bus_state_ops, bus, "pci-bus");
 }

@@ -147,6 +147,15 @@ bool pci_msix_enabled(struct pci_device *d);
 bool pci_msix_notify(struct pci_device *d, unsigned v);
 
 unsigned pci_intx_gsi(unsigned slot);
+
+/* Save/restore (docs/save-format.md): a device's config space, INTx level
+ * and MSI-X state.  pci_device_load() refuses a device whose read-only
+ * config bytes differ (sr_fail) and applies nothing then. */
+struct sbuf;
+struct sreader;
+void pci_device_save(struct pci_device *d, struct sbuf *out);
+void pci_device_load(struct pci_device *d, struct sreader *in);
+int pci_bus_state_register(struct pci_bus *bus);
 uint32_t pci_cfg_read32(const struct pci_device *d, unsigned off);
 
 #endif

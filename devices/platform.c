@@ -15,6 +15,7 @@
 #include "devices/i8042.h"
 #include "lib/log.h"
 #include "lib/platform.h"
+#include "lib/vmstate.h"
 #include "vmm/vm.h"
 
 /* Reset control register (Intel's RST_CNT): setting RST_CPU resets;
@@ -55,6 +56,8 @@ static void reset_io(void *opaque, uint64_t offset, uint8_t *data,
 	}
 }
 
+static int platform_state_register(void);
+
 int platform_devices_create(struct vm *vm)
 {
 	plat.vm = vm;
@@ -71,7 +74,7 @@ int platform_devices_create(struct vm *vm)
 	plat.boot_timer = true;
 	plat.rtc = cmos_rtc_create(vm);
 	plat.kbd = plat.rtc ? i8042_create(vm) : NULL;
-	if (!plat.kbd)
+	if (!plat.kbd || platform_state_register() < 0)
 		goto fail;
 	return 0;
 fail:
@@ -82,6 +85,7 @@ fail:
 /* Safe after a partial platform_devices_create(). */
 void platform_devices_destroy(struct vm *vm)
 {
+	vmstate_unregister(&plat);
 	i8042_destroy(plat.kbd);
 	cmos_rtc_destroy(plat.rtc);
 	if (plat.boot_timer)
@@ -106,4 +110,45 @@ void acpi_pm_press_power_button(struct vm *vm)
 		return;
 	}
 	acpi_pm_power_button(plat.pm);
+}
+
+/* ---- save/restore ------------------------------------------------------------ */
+
+/* The reset control register and the boot timer's mark (so `status` still
+ * reports the boot time the guest measured where it booted). */
+static void plat_save(void *opaque, struct sbuf *out)
+{
+	uint64_t done = atomic_load(&plat.vm->boot_done_ns);
+
+	(void)opaque;
+	pthread_mutex_lock(&plat.lock);
+	sbuf_u8(out, plat.rst_cnt);
+	pthread_mutex_unlock(&plat.lock);
+	sbuf_u64(out, done ? done - plat.vm->start_ns : 0);
+}
+
+static void plat_load(void *opaque, struct sreader *in, uint32_t version)
+{
+	uint8_t rst = sr_u8(in);
+	uint64_t boot = sr_u64(in);
+
+	(void)opaque;
+	(void)version;
+	if (!sr_done(in))
+		return;
+	pthread_mutex_lock(&plat.lock);
+	plat.rst_cnt = rst & (RST_SYS | RST_FULL);
+	pthread_mutex_unlock(&plat.lock);
+	atomic_store(&plat.vm->boot_done_ns, boot ? plat.vm->start_ns + boot : 0);
+}
+
+static const struct vmstate_ops plat_state_ops = {
+	.version = 1,
+	.save = plat_save,
+	.load = plat_load,
+};
+
+static int platform_state_register(void)
+{
+	return vmstate_register(&plat_state_ops, &plat, "platform");
 }

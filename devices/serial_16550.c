@@ -20,6 +20,7 @@
 
 #include "devices/chardev.h"
 #include "lib/log.h"
+#include "lib/vmstate.h"
 #include "vmm/vm.h"
 
 /* Register offsets (DLAB=0 / DLAB=1). */
@@ -346,6 +347,8 @@ static void serial_reset(struct serial *s)
 	rx_clear(s);
 }
 
+static int serial_state_register(struct serial *s);
+
 struct serial *serial_create(struct vm *vm, uint16_t base, unsigned irq,
 			     struct chardev *cd)
 {
@@ -367,7 +370,8 @@ struct serial *serial_create(struct vm *vm, uint16_t base, unsigned irq,
 		free(s);
 		return NULL;
 	}
-	if (chardev_set_input(cd, serial_input, s) < 0) {
+	if (chardev_set_input(cd, serial_input, s) < 0 ||
+	    serial_state_register(s) < 0) {
 		serial_destroy(s);
 		return NULL;
 	}
@@ -378,8 +382,82 @@ void serial_destroy(struct serial *s)
 {
 	if (!s)
 		return;
+	vmstate_unregister(s);
 	if (s->vm)
 		io_bus_unregister(&s->vm->pio, s->base);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+/* ---- save/restore ------------------------------------------------------------ */
+
+static void serial_save(void *opaque, struct sbuf *out)
+{
+	struct serial *s = opaque;
+
+	pthread_mutex_lock(&s->lock);
+	sbuf_u8(out, s->ier);
+	sbuf_u8(out, s->lcr);
+	sbuf_u8(out, s->mcr);
+	sbuf_u8(out, s->msr);
+	sbuf_u8(out, s->scr);
+	sbuf_u8(out, s->fcr);
+	sbuf_u8(out, s->lsr_err);
+	sbuf_u16(out, s->divisor);
+	sbuf_bool(out, s->thr_pending);
+	sbuf_u8(out, (uint8_t)s->rx_count);
+	for (unsigned i = 0; i < s->rx_count; i++)
+		sbuf_u8(out, s->rx[(s->rx_head + i) % RX_FIFO_SIZE]);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void serial_load(void *opaque, struct sreader *in, uint32_t version)
+{
+	struct serial *s = opaque;
+	uint8_t r[7], rx[RX_FIFO_SIZE], count;
+	uint16_t divisor;
+	bool thr;
+
+	(void)version;
+	for (unsigned i = 0; i < sizeof(r); i++)
+		r[i] = sr_u8(in);
+	divisor = sr_u16(in);
+	thr = sr_bool(in);
+	count = sr_u8(in);
+	if (count > RX_FIFO_SIZE)
+		sr_fail(in, "receive FIFO holds %u bytes (max %u)", count,
+			RX_FIFO_SIZE);
+	for (unsigned i = 0; sr_ok(in) && i < count; i++)
+		rx[i] = sr_u8(in);
+	if (!sr_done(in))
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->ier = r[0] & 0x0f;
+	s->lcr = r[1];
+	s->mcr = r[2] & 0x1f;
+	s->msr = r[3];
+	s->scr = r[4];
+	s->fcr = r[5];
+	s->lsr_err = r[6];
+	s->divisor = divisor;
+	s->thr_pending = thr;
+	s->rx_head = 0;
+	s->rx_count = count;
+	for (unsigned i = 0; i < count; i++)
+		s->rx[i] = rx[i];
+	/* The new VM's line is low: drive it to what IIR says. */
+	s->irq_level = false;
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const struct vmstate_ops serial_state_ops = {
+	.version = 1,
+	.save = serial_save,
+	.load = serial_load,
+};
+
+static int serial_state_register(struct serial *s)
+{
+	return vmstate_register(&serial_state_ops, s, "serial@0x%x", s->base);
 }

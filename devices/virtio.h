@@ -28,6 +28,8 @@
 #include "devices/virtqueue.h"
 
 struct vm;
+struct sbuf;
+struct sreader;
 
 /* Device types (virtio 1.2 section 5); PCI device ID is 0x1040 + type. */
 #define VIRTIO_ID_NET      1
@@ -82,6 +84,28 @@ struct virtio_device_ops {
 			       uint8_t status);
 	/* The driver reset the device (status 0): drop in-flight state. */
 	void (*reset)(struct virtio_dev *vdev);
+
+	/*
+	 * Save/restore and migration (docs/save-format.md), all optional.
+	 * The transport saves the queues (addresses, indices, vectors) and
+	 * PCI state itself; a device only adds what it keeps on its own.
+	 *
+	 * quiesce: complete every request already popped (push it, with
+	 * its data written) and start no new one; called WITHOUT the device
+	 * lock, on the main thread, vCPUs paused.  A device that pops and
+	 * completes within queue_notify needs none.
+	 * save/load: the device's own fields (state_buf.h); load reports bad
+	 * input with sr_fail() and must read everything before applying.
+	 * announce: after an incoming migration resumed the guest, tell the
+	 * network where it is now (a network device sends a gratuitous
+	 * ARP/RARP per MAC).
+	 */
+	uint32_t state_version;
+	void (*quiesce)(struct virtio_dev *vdev);
+	void (*save)(struct virtio_dev *vdev, struct sbuf *out);
+	void (*load)(struct virtio_dev *vdev, struct sreader *in,
+		     uint32_t version);
+	void (*announce)(struct virtio_dev *vdev);
 };
 
 void virtio_lock(struct virtio_dev *vdev);

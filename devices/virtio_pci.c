@@ -22,6 +22,7 @@
 
 #include "devices/pci.h"
 #include "lib/log.h"
+#include "lib/vmstate.h"
 #include "vmm/main_loop.h"
 #include "vmm/vm.h"
 
@@ -546,6 +547,14 @@ void virtio_queue_push(struct virtio_dev *vdev, unsigned q,
 		return;
 	if (written > e->in_bytes)
 		written = e->in_bytes;
+	/* Log what the device wrote for migration (KVM sees only the guest). */
+	for (unsigned i = e->out_num, left = written;
+	     left && i < e->out_num + e->in_num; i++) {
+		size_t n = e->iov[i].iov_len < left ? e->iov[i].iov_len : left;
+
+		guest_memory_mark_dirty(&vdev->vm->mem, e->iov[i].iov_base, n);
+		left -= (unsigned)n;
+	}
 	virtqueue_push(&VP(vdev)->queues[q].vq, e->head, written);
 }
 
@@ -685,6 +694,8 @@ static int init_queues(struct virtio_pci *vp)
 	return 0;
 }
 
+static int vp_state_register(struct virtio_pci *vp);
+
 static bool ops_valid(const struct virtio_device_ops *ops)
 {
 	uint16_t m = ops->queue_max_size;
@@ -727,7 +738,7 @@ struct virtio_dev *virtio_pci_create(struct vm *vm, struct pci_bus *bus,
 	    add_caps(vp) < 0)
 		goto fail;
 	device_reset(vp);
-	if (pci_register_device(&vp->pci) < 0)
+	if (pci_register_device(&vp->pci) < 0 || vp_state_register(vp) < 0)
 		goto fail;
 	return &vp->vdev;
 fail:
@@ -743,6 +754,7 @@ void virtio_pci_destroy(struct virtio_dev *vdev)
 	if (!vdev)
 		return;
 	vp = VP(vdev);
+	vmstate_unregister(vp);
 	pci_device_destroy(&vp->pci);
 	for (unsigned i = 0; vp->queues && i < vdev->ops->num_queues; i++) {
 		if (vp->queues[i].kick_fd < 0)
@@ -758,4 +770,243 @@ void virtio_pci_destroy(struct virtio_dev *vdev)
 struct pci_device *virtio_pci_function(struct virtio_dev *vdev)
 {
 	return &VP(vdev)->pci;
+}
+
+/* ---- save/restore ------------------------------------------------------------ */
+
+#define VP_STATE_VERSION 1
+
+static void vp_quiesce(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+
+	/* Kicks KVM signalled that the main loop did not get to yet. */
+	virtio_pci_poll(&vp->vdev);
+	if (vp->vdev.ops->quiesce)
+		vp->vdev.ops->quiesce(&vp->vdev);
+}
+
+static void save_queue(struct sbuf *out, const struct vpci_queue *q)
+{
+	sbuf_u16(out, q->size);
+	sbuf_u16(out, q->vector);
+	sbuf_bool(out, q->enabled);
+	sbuf_u64(out, q->desc);
+	sbuf_u64(out, q->driver);
+	sbuf_u64(out, q->device);
+	sbuf_u16(out, q->vq.last_avail);
+	sbuf_u16(out, q->vq.used_idx);
+	sbuf_u16(out, q->vq.signalled_used);
+	sbuf_bool(out, q->vq.signalled_valid);
+	sbuf_bool(out, q->vq.broken);
+}
+
+static void vp_save(void *opaque, struct sbuf *out)
+{
+	struct virtio_pci *vp = opaque;
+	const struct virtio_device_ops *ops = vp->vdev.ops;
+	struct sbuf dev;
+
+	pci_device_save(&vp->pci, out);
+	sbuf_init(&dev);
+	pthread_mutex_lock(&vp->lock);
+	sbuf_u64(out, vp->device_features);
+	sbuf_u64(out, vp->driver_features);
+	sbuf_u32(out, vp->dfselect);
+	sbuf_u32(out, vp->gfselect);
+	sbuf_u16(out, vp->config_vector);
+	sbuf_u16(out, vp->queue_sel);
+	sbuf_u8(out, vp->status);
+	sbuf_u8(out, vp->generation);
+	sbuf_u8(out, vp->isr);
+	sbuf_bool(out, vp->broken);
+	sbuf_u32(out, ops->num_queues);
+	for (unsigned i = 0; i < ops->num_queues; i++)
+		save_queue(out, &vp->queues[i]);
+	if (ops->save)
+		ops->save(&vp->vdev, &dev);
+	pthread_mutex_unlock(&vp->lock);
+	sbuf_u32(out, ops->state_version);
+	sbuf_u32(out, (uint32_t)dev.len);
+	sbuf_put(out, dev.data, dev.len);
+	out->failed |= dev.failed;
+	sbuf_free(&dev);
+}
+
+/* The transport's fields as read from a stream, checked before use. */
+struct vp_saved {
+	uint64_t device_features, driver_features;
+	uint32_t dfselect, gfselect;
+	uint16_t config_vector, queue_sel;
+	uint8_t status, generation, isr;
+	bool broken;
+	struct saved_queue {
+		uint16_t size, vector, last_avail, used_idx, signalled_used;
+		bool enabled, signalled_valid, broken;
+		uint64_t desc, driver, device;
+	} *q;
+	uint32_t dev_version, dev_len;
+	const void *dev;
+};
+
+static void parse_queue(struct sreader *in, struct saved_queue *q,
+			uint16_t max, unsigned index)
+{
+	q->size = sr_u16(in);
+	q->vector = sr_u16(in);
+	q->enabled = sr_bool(in);
+	q->desc = sr_u64(in);
+	q->driver = sr_u64(in);
+	q->device = sr_u64(in);
+	q->last_avail = sr_u16(in);
+	q->used_idx = sr_u16(in);
+	q->signalled_used = sr_u16(in);
+	q->signalled_valid = sr_bool(in);
+	q->broken = sr_bool(in);
+	if (sr_ok(in) && q->enabled &&
+	    (!q->size || q->size > max || (q->size & (q->size - 1))))
+		sr_fail(in, "queue %u: size %u is not valid (max %u)", index,
+			q->size, max);
+}
+
+static void parse_transport(struct virtio_pci *vp, struct sreader *in,
+			    struct vp_saved *s)
+{
+	const struct virtio_device_ops *ops = vp->vdev.ops;
+	uint32_t nq;
+
+	s->device_features = sr_u64(in);
+	s->driver_features = sr_u64(in);
+	s->dfselect = sr_u32(in);
+	s->gfselect = sr_u32(in);
+	s->config_vector = sr_u16(in);
+	s->queue_sel = sr_u16(in);
+	s->status = sr_u8(in);
+	s->generation = sr_u8(in);
+	s->isr = sr_u8(in);
+	s->broken = sr_bool(in);
+	nq = sr_u32(in);
+	if (sr_ok(in) && s->device_features != vp->device_features)
+		sr_fail(in, "device features 0x%llx in the stream, 0x%llx here",
+			(unsigned long long)s->device_features,
+			(unsigned long long)vp->device_features);
+	if (sr_ok(in) && nq != ops->num_queues)
+		sr_fail(in, "%u queues in the stream, %u here", nq, ops->num_queues);
+	if (sr_ok(in) && !(s->q = calloc(nq, sizeof(*s->q))))
+		sr_fail(in, "out of memory");
+	for (unsigned i = 0; sr_ok(in) && i < nq; i++)
+		parse_queue(in, &s->q[i], ops->queue_max_size, i);
+	s->dev_version = sr_u32(in);
+	s->dev_len = sr_u32(in);
+	s->dev = sr_ptr(in, s->dev_len);
+	if (sr_ok(in) && s->dev_version > ops->state_version)
+		sr_fail(in, "device state version %u is newer than supported (%u)",
+			s->dev_version, ops->state_version);
+	sr_done(in);
+}
+
+/* vp->lock held. */
+static void apply_queue(struct virtio_pci *vp, struct vpci_queue *q,
+			const struct saved_queue *s, struct sreader *in)
+{
+	reset_queue(vp, q);
+	q->size = s->size;
+	q->vector = s->vector;
+	q->desc = s->desc;
+	q->driver = s->driver;
+	q->device = s->device;
+	if (!s->enabled)
+		return;
+	if (virtqueue_setup(&q->vq, &vp->vdev.vm->mem, q->size, q->desc,
+			    q->driver, q->device,
+			    virtio_has_feature(&vp->vdev, VIRTIO_F_INDIRECT_DESC),
+			    virtio_has_feature(&vp->vdev, VIRTIO_F_EVENT_IDX)) < 0) {
+		sr_fail(in, "queue %u: %s", q->index, q->vq.error);
+		return;
+	}
+	q->enabled = true;
+	q->vq.last_avail = s->last_avail;
+	q->vq.used_idx = s->used_idx;
+	q->vq.signalled_used = s->signalled_used;
+	q->vq.signalled_valid = s->signalled_valid;
+	q->vq.broken = s->broken;
+}
+
+static void vp_load(void *opaque, struct sreader *in, uint32_t version)
+{
+	struct virtio_pci *vp = opaque;
+	const struct virtio_device_ops *ops = vp->vdev.ops;
+	struct vp_saved s;
+
+	memset(&s, 0, sizeof(s));
+	if (version > VP_STATE_VERSION)
+		sr_fail(in, "virtio-pci state version %u is newer than supported "
+			"(%u)", version, VP_STATE_VERSION);
+	pci_device_load(&vp->pci, in);
+	parse_transport(vp, in, &s);
+	if (sr_ok(in) && s.dev_len && !ops->load)
+		sr_fail(in, "%u bytes of device state, which this device does "
+			"not have", s.dev_len);
+	if (sr_ok(in)) {
+		pthread_mutex_lock(&vp->lock);
+		vp->driver_features = s.driver_features;
+		vp->dfselect = s.dfselect;
+		vp->gfselect = s.gfselect;
+		vp->config_vector = s.config_vector;
+		vp->queue_sel = s.queue_sel;
+		vp->status = s.status;
+		vp->generation = s.generation;
+		vp->isr = s.isr;
+		vp->broken = s.broken;
+		for (unsigned i = 0; sr_ok(in) && i < ops->num_queues; i++)
+			apply_queue(vp, &vp->queues[i], &s.q[i], in);
+		if (sr_ok(in) && ops->load) {
+			struct sreader dev;
+
+			sr_init(&dev, s.dev, s.dev_len);
+			ops->load(&vp->vdev, &dev, s.dev_version);
+			if (!sr_ok(&dev))
+				sr_fail(in, "%s", dev.error);
+		}
+		pthread_mutex_unlock(&vp->lock);
+	}
+	free(s.q);
+}
+
+/* Buffers may have been posted while the guest was away: look once. */
+static void vp_post_load(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+
+	pthread_mutex_lock(&vp->lock);
+	if (vp->status & VIRTIO_STATUS_DRIVER_OK)
+		for (unsigned i = 0; i < vp->vdev.ops->num_queues; i++)
+			if (vp->queues[i].enabled)
+				kick(&vp->queues[i]);
+	pthread_mutex_unlock(&vp->lock);
+}
+
+static void vp_announce(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+
+	pthread_mutex_lock(&vp->lock);
+	if (vp->vdev.ops->announce && (vp->status & VIRTIO_STATUS_DRIVER_OK))
+		vp->vdev.ops->announce(&vp->vdev);
+	pthread_mutex_unlock(&vp->lock);
+}
+
+static const struct vmstate_ops vp_state_ops = {
+	.version = VP_STATE_VERSION,
+	.quiesce = vp_quiesce,
+	.save = vp_save,
+	.load = vp_load,
+	.post_load = vp_post_load,
+	.announce = vp_announce,
+};
+
+static int vp_state_register(struct virtio_pci *vp)
+{
+	return vmstate_register(&vp_state_ops, vp, "pci-00:%02x.0-%s",
+				vp->pci.slot, vp_name(vp));
 }

@@ -35,6 +35,13 @@ static uint16_t *avail_event(const struct virtqueue *vq)
 	return (uint16_t *)&vq->used->ring[vq->size];
 }
 
+/* The used ring (avail_event included) is ours to write: log it for
+ * migration, which only sees guest writes through KVM. */
+static void mark_used(const struct virtqueue *vq)
+{
+	guest_memory_mark_dirty(vq->mem, vq->used, VIRTQ_USED_BYTES(vq->size) + 2);
+}
+
 static int fail(struct virtqueue *vq, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -220,6 +227,7 @@ int virtqueue_pop(struct virtqueue *vq, struct virtq_elem *e)
 		/* Ask for a kick on the next buffer, then look once more so a
 		 * buffer added before the driver saw avail_event is not missed. */
 		__atomic_store_n(avail_event(vq), vq->last_avail, __ATOMIC_RELAXED);
+		mark_used(vq);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		avail_idx = load16_acquire(&vq->avail->idx);
 		if (avail_idx == vq->last_avail)
@@ -235,8 +243,10 @@ int virtqueue_pop(struct virtqueue *vq, struct virtq_elem *e)
 	if (walk_chain(vq, e, head) < 0)
 		return -1;
 	vq->last_avail++;
-	if (vq->event_idx)
+	if (vq->event_idx) {
 		__atomic_store_n(avail_event(vq), vq->last_avail, __ATOMIC_RELAXED);
+		mark_used(vq);
+	}
 	return 1;
 }
 
@@ -258,6 +268,7 @@ void virtqueue_flush(struct virtqueue *vq, unsigned count)
 		return;
 	vq->used_idx = (uint16_t)(vq->used_idx + count);
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
+	mark_used(vq);
 }
 
 void virtqueue_push(struct virtqueue *vq, uint16_t head, uint32_t written)

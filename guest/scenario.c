@@ -28,6 +28,7 @@ static const struct scenario scenarios[] = {
 	{ "blk-zero", scn_blk_zero },
 	{ "blk-bad", scn_blk_bad },
 	{ "blk-perf", scn_blk_perf },
+	{ "dirty", scn_dirty },
 };
 
 /* Named before the command line is read, so an early exception still

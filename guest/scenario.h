@@ -48,5 +48,6 @@ void scn_blk_ro(void);
 void scn_blk_zero(void);
 void scn_blk_bad(void);
 void scn_blk_perf(void);
+void scn_dirty(void);
 
 #endif

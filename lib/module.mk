@@ -40,3 +40,7 @@ fuzz-config: $(BUILD)/fuzz/fuzz_xl_config
 		$(BUILD)/fuzz/corpus-xl-config tests/data/configs
 
 .PHONY: fuzz-config
+
+# The save/migration stream framing (docs/save-format.md).
+LIB_SRCS += lib/crc32c.c lib/state_buf.c lib/save_stream.c lib/vmstate.c
+UNIT_TESTS += tests/unit/test_save_stream.c

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="make gcc clang libc6-dev pkg-config
 libcmocka-dev libjansson-dev libncurses-dev zlib1g-dev liburing-dev libseccomp-dev
-libclang-rt-14-dev
+libclang-rt-14-dev libssl-dev
 python3 python3-pytest
 xenstore-utils iproute2 iputils-ping util-linux
 qemu-system-x86 qemu-utils hyperfine fio

@@ -14,11 +14,14 @@
 #include "vmm/main_loop.h"
 #include "vmm/vm.h"
 
-#define MAX_REQUEST 4096
+/* Big enough for a save request carrying a domain's config. */
+#define MAX_REQUEST 65536
 #define MAX_CLIENTS 16
 
 struct client {
 	int fd;
+	int passed_fd;            /* received with SCM_RIGHTS, or -1 */
+	bool reply_pending;       /* a deferred reply (migrate-send) is owed */
 	size_t len;
 	char buf[MAX_REQUEST];
 };
@@ -46,6 +49,7 @@ static json_t *status_reply(struct vm *vm)
 	if (boot)
 		json_object_set_new(r, "boot_time_us",
 				    json_integer((json_int_t)((boot - vm->start_ns) / 1000)));
+	control_snapshot_status(vm, r);
 	return r;
 }
 
@@ -54,10 +58,20 @@ static json_t *error_reply(const char *msg)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
-static json_t *run_command(struct vm *vm, const char *cmd)
+static json_t *run_command(struct vm *vm, const char *cmd, json_t *req,
+			   struct client *c)
 {
+	json_t *r;
+
 	if (!strcmp(cmd, "status"))
 		return status_reply(vm);
+	r = control_snapshot_request(vm, cmd, req, &c->passed_fd, c);
+	if (r == CONTROL_DEFERRED) {
+		c->reply_pending = true;
+		return NULL;
+	}
+	if (r)
+		return r;
 	if (!strcmp(cmd, "pause"))
 		vm_pause(vm);
 	else if (!strcmp(cmd, "resume") || !strcmp(cmd, "unpause"))
@@ -75,7 +89,7 @@ static json_t *run_command(struct vm *vm, const char *cmd)
 	return status_reply(vm);
 }
 
-static json_t *handle_line(struct vm *vm, const char *line)
+static json_t *handle_line(struct vm *vm, const char *line, struct client *c)
 {
 	json_error_t err;
 	json_t *req = json_loads(line, 0, &err), *reply;
@@ -88,7 +102,7 @@ static json_t *handle_line(struct vm *vm, const char *line)
 		return error_reply(msg);
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
-	reply = cmd ? run_command(vm, cmd)
+	reply = cmd ? run_command(vm, cmd, req, c)
 		    : error_reply("request has no \"cmd\" string");
 	json_decref(req);
 	return reply;
@@ -101,12 +115,18 @@ static void client_close(struct client *c)
 			clients[i] = NULL;
 	main_loop_del_fd(c->fd);
 	close(c->fd);
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
 	free(c);
 }
 
 static void send_reply(struct client *c, json_t *reply)
 {
-	char *text = json_dumps(reply, JSON_COMPACT);
+	char *text;
+
+	if (!reply)
+		return;         /* deferred: control_deferred_reply() sends it */
+	text = json_dumps(reply, JSON_COMPACT);
 	size_t len = text ? strlen(text) : 0;
 
 	/* Replies are small; a client that does not read them is dropped. */
@@ -117,10 +137,39 @@ static void send_reply(struct client *c, json_t *reply)
 	json_decref(reply);
 }
 
+/* Read more of the request; a descriptor sent along (SCM_RIGHTS, for
+ * migrate-send {"fd": true}) is kept for the next request. */
+static ssize_t read_request(struct client *c)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { c->buf + c->len, sizeof(c->buf) - c->len - 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *h;
+
+	for (h = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; h; h = CMSG_NXTHDR(&msg, h)) {
+		int fd;
+
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
+		    h->cmsg_len != CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&fd, CMSG_DATA(h), sizeof(fd));
+		if (c->passed_fd >= 0)
+			close(c->passed_fd);
+		c->passed_fd = fd;
+	}
+	return n;
+}
+
 static void client_readable(void *opaque, uint32_t events)
 {
 	struct client *c = opaque;
-	ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len - 1);
+	ssize_t n = read_request(c);
 	char *nl;
 
 	(void)events;
@@ -132,12 +181,12 @@ static void client_readable(void *opaque, uint32_t events)
 	c->buf[c->len] = 0;
 	while ((nl = strchr(c->buf, '\n'))) {
 		*nl = 0;
-		send_reply(c, handle_line(control_vm, c->buf));
+		send_reply(c, handle_line(control_vm, c->buf, c));
 		c->len -= (size_t)(nl + 1 - c->buf);
 		memmove(c->buf, nl + 1, c->len + 1);
 	}
 	if (c->len == sizeof(c->buf) - 1) {
-		send_reply(c, error_reply("request longer than 4095 bytes"));
+		send_reply(c, error_reply("request longer than 65535 bytes"));
 		client_close(c);
 	}
 }
@@ -161,7 +210,20 @@ static void accept_client(void *opaque, uint32_t events)
 		return;
 	}
 	c->fd = fd;
+	c->passed_fd = -1;
 	clients[slot] = c;
+}
+
+void control_deferred_reply(void *token, json_t *reply)
+{
+	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
+		if (clients[i] != token || !clients[i]->reply_pending)
+			continue;
+		clients[i]->reply_pending = false;
+		send_reply(clients[i], reply);
+		return;
+	}
+	json_decref(reply);     /* the client went away */
 }
 
 int control_open(struct vm *vm, const char *path)

@@ -1,6 +1,7 @@
 #include "vmm/guest_memory.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -54,6 +55,44 @@ fail:
 	close(mem->memfd);
 	mem->memfd = -1;
 	return -1;
+}
+
+int guest_memory_init_image(struct guest_memory *mem, uint64_t size,
+			    const struct ram_image *image)
+{
+	memset(mem, 0, sizeof(*mem));
+	mem->memfd = -1;
+	mem->size = size;
+	mem->image = image;
+	/* MAP_PRIVATE: guest writes go to anonymous copies, the file stays
+	 * as saved; untouched pages are read from it on first access. */
+	mem->host = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_NORESERVE, image->fd,
+			 (off_t)image->offset);
+	if (mem->host == MAP_FAILED) {
+		mem->host = NULL;
+		log_errno("guest memory: mmap of the saved image (%llu MiB)",
+			  (unsigned long long)(size >> 20));
+		return -1;
+	}
+	layout_regions(mem);
+	return 0;
+}
+
+void guest_memory_mark_dirty(const struct guest_memory *mem, const void *hva,
+			     uint64_t len)
+{
+	_Atomic uint64_t *dirty = mem->dirty;
+	uint64_t first, last;
+
+	if (!dirty || !len || (const uint8_t *)hva < mem->host)
+		return;
+	first = (uint64_t)((const uint8_t *)hva - mem->host);
+	if (first >= mem->size)
+		return;
+	last = first + len - 1 < mem->size ? first + len - 1 : mem->size - 1;
+	for (uint64_t pg = first >> 12; pg <= last >> 12; pg++)
+		atomic_fetch_or(&dirty[pg / 64], 1ULL << (pg % 64));
 }
 
 void guest_memory_destroy(struct guest_memory *mem)

@@ -16,15 +16,36 @@ struct guest_region {
 	uint64_t offset; /* offset in the memfd and in host mapping */
 };
 
+/* A save file's RAM image (docs/save-format.md), mapped copy-on-write
+ * so restore does not read guest RAM up front. */
+struct ram_image {
+	int fd;                   /* the save file, open for the process's life */
+	uint64_t offset;          /* page-aligned file offset of RAM byte 0 */
+	const uint8_t *present;   /* bitmap: pages with data in the image */
+};
+
 struct guest_memory {
-	int memfd;
-	uint8_t *host;   /* mapping of the whole memfd */
+	int memfd;       /* -1 when RAM is a save file's image */
+	uint8_t *host;   /* mapping of the whole memfd (or image) */
 	uint64_t size;   /* total RAM bytes */
 	unsigned nr_regions;
 	struct guest_region regions[2];
+	const struct ram_image *image;  /* restored RAM, else NULL */
+	/* During migration: pages the monitor itself wrote (KVM's dirty log
+	 * only sees guest writes).  NULL otherwise. */
+	_Atomic uint64_t *dirty;
 };
 
 int guest_memory_init(struct guest_memory *mem, uint64_t size);
+/* RAM as a private (copy-on-write) mapping of a save file's image: pages
+ * are read from the file when first touched. */
+int guest_memory_init_image(struct guest_memory *mem, uint64_t size,
+			    const struct ram_image *image);
+/* Device writes into guest RAM at host address hva (from gpa_to_hva):
+ * logged for migration.  virtqueue_push and virtio_queue_push call it;
+ * a device writing guest memory any other way must call it too. */
+void guest_memory_mark_dirty(const struct guest_memory *mem, const void *hva,
+			     uint64_t len);
 void guest_memory_destroy(struct guest_memory *mem);
 
 /*

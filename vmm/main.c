@@ -13,6 +13,8 @@
 #include "vmm/boot.h"
 #include "vmm/control.h"
 #include "vmm/main_loop.h"
+#include "vmm/migrate.h"
+#include "vmm/save.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -42,6 +44,14 @@ static void on_signal(void *opaque, uint32_t events)
 	}
 }
 
+/* sigaction, not signal(): ASan's signal() interceptor drops SIGXFSZ. */
+static void ignore_signal(int sig)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+
+	sigaction(sig, &ign, NULL);
+}
+
 /* SIGTERM/SIGINT/SIGHUP end the domain cleanly via the main loop. */
 static int setup_signals(struct vm *vm)
 {
@@ -53,6 +63,9 @@ static int setup_signals(struct vm *vm)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit hit while saving fails the write (EFBIG) and
+	 * the save, instead of killing the domain. */
+	ignore_signal(SIGXFSZ);
 	signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (signal_fd < 0)
 		return -1;
@@ -67,6 +80,7 @@ static const char *exit_reason(int status)
 	case VM_EXIT_CRASH: return "crashed";
 	case VM_EXIT_INTERNAL: return "stopped on an internal error";
 	case VM_EXIT_STOPPED: return "stopped";
+	case VM_EXIT_SAVED: return "saved or migrated away";
 	default: return "exited";
 	}
 }
@@ -81,6 +95,7 @@ static const char *exit_word(int status)
 	case VM_EXIT_CRASH: return "crash";
 	case VM_EXIT_INTERNAL: return "internal";
 	case VM_EXIT_STOPPED: return "stopped";
+	case VM_EXIT_SAVED: return "saved";
 	default: return "error";
 	}
 }
@@ -99,13 +114,39 @@ static void write_exit_file(const char *path, int status)
 		log_errno("--exit-file: '%s'", path);
 }
 
+/* A domain comes from a kernel, a save file or an incoming migration. */
+static struct restore_ctx *restoring;
+static struct incoming_ctx *incoming;
+
+static int load_guest(struct vm *vm)
+{
+	if (restoring)
+		return restore_apply(vm, restoring);
+	if (incoming)
+		return incoming_receive(vm, incoming);
+	return boot_load(vm);
+}
+
+/* --verbose: where start-up time goes (restore must stay within 10 ms). */
+static void phase(const char *what, uint64_t start)
+{
+	log_debug("start-up: %s at %llu us", what,
+		  (unsigned long long)((monotonic_ns() - start) / 1000));
+}
+
 static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
 {
+	phase("options read", start);
 	if (vm_create(vm, opts) < 0)
 		return -1;
 	vm->start_ns = start;
-	if (devices_create(vm) < 0 || boot_load(vm) < 0)
+	phase("VM created", start);
+	if (devices_create(vm) < 0)
 		return -1;
+	phase("devices created", start);
+	if (load_guest(vm) < 0)
+		return -1;
+	phase("guest loaded", start);
 	if (setup_signals(vm) < 0 ||
 	    main_loop_add_fd(vm->wake_fd, EPOLLIN, on_vm_exit, vm) < 0)
 		return -1;
@@ -113,6 +154,12 @@ static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
 		return -1;
 	if (vcpus_start(vm) < 0)
 		return -1;
+	if (restoring || incoming)
+		log_info("domain %s in %llu us (monitor start to vCPUs running)",
+			 restoring ? "restored" : "received",
+			 (unsigned long long)((monotonic_ns() - start) / 1000));
+	if (incoming)
+		incoming_finish(vm, incoming);
 	main_loop_run();
 	return 0;
 }
@@ -120,12 +167,18 @@ static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
 int main(int argc, char **argv)
 {
 	uint64_t start = monotonic_ns();
-	struct vmm_options opts;
+	struct vmm_options cli, opts;
 	struct vm vm;
 	int status;
 
 	log_init("xenon-vmm", LOG_INFO);
-	if (vmm_options_parse(&opts, argc, argv) < 0)
+	if (vmm_options_parse(&cli, argc, argv) < 0)
+		return VM_EXIT_ERROR;
+	opts = cli;
+	if (cli.verbose)
+		log_init("xenon-vmm", LOG_DEBUG);
+	if ((cli.restore && restore_open(&cli, &opts, &restoring) < 0) ||
+	    (cli.incoming && incoming_open(&cli, &opts, &incoming) < 0))
 		return VM_EXIT_ERROR;
 	if (opts.verbose)
 		log_init("xenon-vmm", LOG_DEBUG);
@@ -140,10 +193,13 @@ int main(int argc, char **argv)
 		log_info("domain %s%s%s", opts.name ? opts.name : "",
 			 opts.name ? " " : "", exit_reason(status));
 	}
+	migrate_shutdown(&vm);
 	vcpus_join(&vm);
 	control_close();
 	devices_destroy(&vm);
 	vm_destroy(&vm);
+	restore_close(restoring);
+	incoming_close(incoming);
 	if (signal_fd >= 0)
 		close(signal_fd);
 	if (opts.exit_file)

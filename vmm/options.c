@@ -12,7 +12,8 @@
 
 enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
        OPT_XENSTORE, OPT_DISK };
-enum { OPT_EXIT_FILE = 300, OPT_VIF, OPT_UUID };
+enum { OPT_EXIT_FILE = 300, OPT_VIF, OPT_UUID, OPT_RESTORE, OPT_INCOMING,
+       OPT_INCOMING_KEY, OPT_INCOMING_TIMEOUT, OPT_NO_VERIFY_RAM };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -32,6 +33,11 @@ static const struct option long_opts[] = {
 	{ "vif", required_argument, NULL, OPT_VIF },
 	{ "uuid", required_argument, NULL, OPT_UUID },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "incoming-key-file", required_argument, NULL, OPT_INCOMING_KEY },
+	{ "incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT },
+	{ "no-verify-ram", no_argument, NULL, OPT_NO_VERIFY_RAM },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -69,10 +75,21 @@ void vmm_usage(FILE *out)
 	      "                        (xl-disk-configuration(5)), e.g.\n"
 	      "                        'format=raw, vdev=xvda, access=rw, target=IMG'\n"
 	      "                        or 'phy:/dev/loop0,xvdb,r'; repeatable\n"
+	      "      --restore FILE    rebuild a domain from a save file\n"
+	      "      --no-verify-ram   with --restore: do not check the RAM image's\n"
+	      "                        checksums first (restore time stays flat)\n"
+	      "      --incoming tcp:HOST:PORT | fd:N\n"
+	      "                        receive a migrating domain\n"
+	      "      --incoming-key-file FILE\n"
+	      "                        shared secret for --incoming\n"
+	      "      --incoming-timeout MS\n"
+	      "                        give up when the source is silent this long\n"
+	      "                        (default 10000)\n"
 	      "  -v, --verbose         debug messages\n"
 	      "  -h, --help            this text\n\n"
 	      "Exit status: 0 guest powered off, 1 bad input or start failure,\n"
-	      "3 guest reboot, 4 guest crash, 5 KVM internal error, 6 stopped.\n",
+	      "3 guest reboot, 4 guest crash, 5 KVM internal error, 6 stopped,\n"
+	      "7 saved or migrated away.\n",
 	      out);
 }
 
@@ -178,6 +195,8 @@ static int add_disk(struct vmm_options *o, const char *spec)
 
 static int parse_one(struct vmm_options *o, int c, const char *arg)
 {
+	if (c > 0 && c < 128 && strchr("kiamc", c))
+		o->machine_given = true;
 	switch (c) {
 	case 'k': o->kernel = arg; return 0;
 	case 'i': o->initrd = arg; return 0;
@@ -196,10 +215,25 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 		}
 		log_error("--vif: more than %d interfaces", VMM_MAX_VIFS);
 		return -1;
-	case OPT_SERIAL: return parse_chardev("serial", arg, &o->serial);
-	case OPT_VCONSOLE: return parse_chardev("vconsole", arg, &o->vconsole);
 	case OPT_XENSTORE: return parse_xenstore(arg, &o->xenstore);
 	case OPT_DISK: return add_disk(o, arg);
+	case OPT_SERIAL:
+		o->serial_given = true;
+		return parse_chardev("serial", arg, &o->serial);
+	case OPT_VCONSOLE:
+		o->vconsole_given = true;
+		return parse_chardev("vconsole", arg, &o->vconsole);
+	case OPT_RESTORE: o->restore = arg; return 0;
+	case OPT_NO_VERIFY_RAM: o->no_verify_ram = true; return 0;
+	case OPT_INCOMING: o->incoming = arg; return 0;
+	case OPT_INCOMING_KEY: o->incoming_key_file = arg; return 0;
+	case OPT_INCOMING_TIMEOUT:
+		if (parse_uint(arg, &o->incoming_timeout_ms) == 0 &&
+		    o->incoming_timeout_ms >= 100)
+			return 0;
+		log_error("--incoming-timeout: '%s' is not a number of "
+			  "milliseconds (at least 100)", arg);
+		return -1;
 	case 'm':
 		if (parse_size_mib(arg, &o->mem_mib) == 0)
 			return 0;
@@ -215,10 +249,38 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 	}
 }
 
+/* With --restore/--incoming the machine comes from the stream: options
+ * that would describe another one are refused rather than ignored. */
+static int check_restore_options(const struct vmm_options *o)
+{
+	const char *what = o->restore ? "--restore" : "--incoming";
+
+	if (o->restore && o->incoming) {
+		log_error("--restore and --incoming cannot be used together");
+		return -1;
+	}
+	if (o->machine_given) {
+		log_error("%s: the kernel, command line, memory and vCPUs come "
+			  "from the saved domain and cannot be given", what);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_options(const struct vmm_options *o)
 {
 	uint8_t uuid[16];
 
+	if (o->no_verify_ram && !o->restore) {
+		log_error("--no-verify-ram needs --restore");
+		return -1;
+	}
+	if ((o->incoming_key_file || o->incoming_timeout_ms) && !o->incoming) {
+		log_error("--incoming-key-file and --incoming-timeout need --incoming");
+		return -1;
+	}
+	if (o->restore || o->incoming)
+		return check_restore_options(o);
 	if (!o->kernel) {
 		log_error("no kernel given (--kernel FILE)");
 		return -1;
@@ -249,6 +311,9 @@ int vmm_options_parse(struct vmm_options *o, int argc, char **argv)
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->model_argc = argc > 0 ? argc - 1 : 0;
+	o->model_argv = argc > 0 ? argv + 1 : argv;
+	optind = 0;     /* parsed more than once when restoring */
 	o->mem_mib = 128;
 	o->vcpus = 1;
 	o->serial.kind = CHARDEV_STDIO;
@@ -275,4 +340,48 @@ int vmm_options_parse(struct vmm_options *o, int argc, char **argv)
 		return -1;
 	}
 	return check_options(o);
+}
+
+/* Kept for the life of the process: the options point into it. */
+static char **merged_argv;
+
+int vmm_options_merge_saved(struct vmm_options *out,
+			    const struct vmm_options *cli, int saved_argc,
+			    char **saved_argv)
+{
+	char **argv = calloc((size_t)saved_argc + 2, sizeof(*argv));
+	int ret;
+
+	if (!argv)
+		return -1;
+	argv[0] = "xenon-vmm";
+	for (int i = 0; i < saved_argc; i++)
+		argv[i + 1] = saved_argv[i];
+	ret = vmm_options_parse(out, saved_argc + 1, argv);
+	if (ret == 0 && (out->restore || out->incoming)) {
+		log_error("saved command line: it asks for a restore itself");
+		ret = -1;
+	}
+	if (ret < 0) {
+		free(argv);
+		return -1;
+	}
+	free(merged_argv);
+	merged_argv = argv;
+	out->control_path = cli->control_path;
+	out->pty_link = cli->pty_link;
+	out->start_paused = cli->start_paused;
+	out->verbose = cli->verbose;
+	out->restore = cli->restore;
+	out->incoming = cli->incoming;
+	out->incoming_key_file = cli->incoming_key_file;
+	out->incoming_timeout_ms = cli->incoming_timeout_ms;
+	out->no_verify_ram = cli->no_verify_ram;
+	if (cli->name)
+		out->name = cli->name;
+	if (cli->serial_given)
+		out->serial = cli->serial;
+	if (cli->vconsole_given)
+		out->vconsole = cli->vconsole;
+	return 0;
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct ram_image;
+
 enum chardev_kind { CHARDEV_NONE, CHARDEV_NULL, CHARDEV_STDIO, CHARDEV_PTY,
 		    CHARDEV_FILE, CHARDEV_UNIX };
 
@@ -41,10 +43,31 @@ struct vmm_options {
 	/* --disk SPEC, xl disk specs in command-line order (devices/disks.c) */
 	const char *disks[VMM_MAX_DISKS];
 	unsigned n_disks;
+
+	/* Save/restore and migration (docs/save-format.md). */
+	const char *restore;             /* --restore FILE */
+	const char *incoming;            /* --incoming tcp:HOST:PORT | fd:N */
+	const char *incoming_key_file;   /* shared migration secret */
+	unsigned incoming_timeout_ms;    /* I/O timeout of the incoming stream */
+	bool no_verify_ram;              /* --restore: skip RAM image CRCs */
+	bool serial_given, vconsole_given; /* explicitly on the command line */
+	bool machine_given;              /* kernel/initrd/cmdline/memory/vcpus */
+	/* The command line that built the device model (argv[0] excluded):
+	 * ours, or the saved one when restoring; recorded in save streams. */
+	int model_argc;
+	char *const *model_argv;
+	/* Guest RAM comes from a save file's image instead of a new memfd. */
+	const struct ram_image *ram_image;
 };
 
 /* Returns 0 and fills opts, or prints a clear message and returns -1. */
 int vmm_options_parse(struct vmm_options *opts, int argc, char **argv);
+/* For --restore/--incoming: the machine from the saved command line
+ * (saved_argv, argv[0] excluded), the host side (control socket,
+ * consoles, name, paused, verbose) from cli.  -1 with a message. */
+int vmm_options_merge_saved(struct vmm_options *out,
+			    const struct vmm_options *cli, int saved_argc,
+			    char **saved_argv);
 void vmm_usage(FILE *out);
 
 #endif

@@ -195,6 +195,32 @@ static bool handle_exit(struct vcpu *vcpu)
 	}
 }
 
+static bool handle_exit(struct vcpu *vcpu);
+
+/*
+ * Before parking: let KVM complete an I/O instruction whose exit we just
+ * handled (an IN's data goes into RAX at the next KVM_RUN), with
+ * immediate_exit so the guest itself does not run.  A string instruction
+ * may exit again; those exits are handled the same way.
+ */
+static void complete_io(struct vcpu *vcpu)
+{
+	for (unsigned i = 0; vcpu->io_pending && i < 4096; i++) {
+		int ret;
+
+		vcpu->run->immediate_exit = 1;
+		ret = ioctl(vcpu->fd, KVM_RUN, 0);
+		vcpu->run->immediate_exit = 0;
+		vcpu->io_pending = false;
+		if (ret < 0)
+			return;
+		vcpu->io_pending = vcpu->run->exit_reason == KVM_EXIT_IO ||
+				   vcpu->run->exit_reason == KVM_EXIT_MMIO;
+		if (!handle_exit(vcpu))
+			return;
+	}
+}
+
 /* Park while paused; false once the VM is exiting. */
 static bool wait_until_runnable(struct vcpu *vcpu)
 {
@@ -202,6 +228,11 @@ static bool wait_until_runnable(struct vcpu *vcpu)
 	bool run;
 
 	pthread_mutex_lock(&vm->state_lock);
+	if (vm->state == VM_PAUSED && vcpu->io_pending) {
+		pthread_mutex_unlock(&vm->state_lock);
+		complete_io(vcpu);
+		pthread_mutex_lock(&vm->state_lock);
+	}
 	if (vm->state == VM_PAUSED) {
 		vm->vcpus_parked++;
 		pthread_cond_broadcast(&vm->state_cond);
@@ -231,6 +262,7 @@ static void *vcpu_thread(void *arg)
 		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
 
 		vcpu->run->immediate_exit = 0;
+		vcpu->io_pending = false;
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -238,6 +270,8 @@ static void *vcpu_thread(void *arg)
 			vm_request_exit(vcpu->vm, VM_EXIT_INTERNAL);
 			break;
 		}
+		vcpu->io_pending = vcpu->run->exit_reason == KVM_EXIT_IO ||
+				   vcpu->run->exit_reason == KVM_EXIT_MMIO;
 		if (!handle_exit(vcpu))
 			break;
 	}

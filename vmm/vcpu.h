@@ -15,6 +15,9 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	/* The last exit was port I/O or MMIO: KVM finishes the instruction
+	 * at the next KVM_RUN, which must happen before state is saved. */
+	bool io_pending;
 };
 
 int vcpus_create(struct vm *vm);      /* fds, CPUID, MSRs; no threads yet */

@@ -173,7 +173,9 @@ int vm_create(struct vm *vm, const struct vmm_options *opts)
 	}
 	if (create_irqchip(vm) < 0 || vm_irq_routing_init(vm) < 0)
 		return -1;
-	if (guest_memory_init(&vm->mem, opts->mem_mib << 20) < 0)
+	if ((opts->ram_image ?
+	     guest_memory_init_image(&vm->mem, opts->mem_mib << 20, opts->ram_image) :
+	     guest_memory_init(&vm->mem, opts->mem_mib << 20)) < 0)
 		return -1;
 	if (set_memory_slots(vm) < 0)
 		return -1;

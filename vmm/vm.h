@@ -28,6 +28,7 @@ enum vm_exit_status {
 	VM_EXIT_CRASH = 4,    /* triple fault: register dump on stderr */
 	VM_EXIT_INTERNAL = 5, /* KVM emulation/internal error */
 	VM_EXIT_STOPPED = 6,  /* stopped through the control socket / SIGTERM */
+	VM_EXIT_SAVED = 7,    /* saved (save) or migrated away (migrate-send) */
 };
 
 enum vm_run_state { VM_RUNNING, VM_PAUSED, VM_EXITING };

@@ -99,7 +99,7 @@ def test_control_rejects_bad_requests(vmm, tmp_path):
         # Oversized request: an error, then the monitor carries on.
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.connect(str(sock))
-            s.sendall(b"x" * 5000)
+            s.sendall(b"x" * 70000)
             assert b"longer than" in s.recv(4096)
         assert control(sock, "status")["state"] == "running"
         proc.terminate()

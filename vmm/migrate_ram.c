@@ -1,0 +1,135 @@
+/*
+ * Guest RAM as page records, for migration streams: a ram-pages section
+ * holds up to RAM_BATCH records (u64: page index << 12 | flags) followed by
+ * the data of the pages that are not all zero, in record order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/guest_memory.h"
+#include "vmm/snapshot.h"
+#include "vmm/snapshot_ram.h"
+
+#define PAGE 4096ULL
+
+int ram_sender_init(struct ram_sender *rs, struct ss_stream *s,
+		    const struct guest_memory *mem)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->s = s;
+	rs->mem = mem;
+	rs->head = malloc(4 + 8 * RAM_BATCH);
+	rs->data = malloc(RAM_BATCH * PAGE);
+	if (!rs->head || !rs->data) {
+		ram_sender_free(rs);
+		return -1;
+	}
+	return 0;
+}
+
+void ram_sender_free(struct ram_sender *rs)
+{
+	free(rs->head);
+	free(rs->data);
+	rs->head = rs->data = NULL;
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+int ram_send_flush(struct ram_sender *rs)
+{
+	int ret;
+
+	if (!rs->n)
+		return 0;
+	put_le(rs->head, rs->n, 4);
+	ret = ss_write_section2(rs->s, SS_SEC_RAM_PAGES, SS_SEC_F_MANDATORY, 0,
+				SNAP_RAM_VERSION, rs->head, 4 + 8ULL * rs->n,
+				rs->data, rs->ndata * PAGE);
+	rs->n = rs->ndata = 0;
+	return ret;
+}
+
+int ram_send_page(struct ram_sender *rs, uint64_t page)
+{
+	const uint8_t *src = rs->mem->host + page * PAGE;
+	uint8_t *dst = rs->data + rs->ndata * PAGE;
+	uint64_t rec = page << 12;
+
+	/* Copy first, then look: the guest may be writing it (it is then
+	 * dirty again and goes in a later round). */
+	memcpy(dst, src, PAGE);
+	if (ram_page_is_zero(dst)) {
+		rec |= RAM_PAGE_ZERO;
+		rs->zero_pages++;
+	} else {
+		rs->ndata++;
+	}
+	put_le(rs->head + 4 + 8 * rs->n, rec, 8);
+	rs->pages++;
+	if (++rs->n == RAM_BATCH)
+		return ram_send_flush(rs);
+	return 0;
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
+		size_t len, char *err, size_t errlen)
+{
+	const uint8_t *p = payload, *data;
+	uint64_t pages = mem->size / PAGE, count, ndata = 0;
+
+	if (len < 4)
+		goto short_payload;
+	count = get_le(p, 4);
+	if (count > RAM_BATCH * 16 || len < 4 + 8 * count)
+		goto short_payload;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t rec = get_le(p + 4 + 8 * i, 8);
+
+		if ((rec >> 12) >= pages || (rec & 0xfff & ~(uint64_t)RAM_PAGE_ZERO)) {
+			snprintf(err, errlen, "page record %llu: page %llu flags "
+				 "0x%llx is not valid (RAM has %llu pages)",
+				 (unsigned long long)i,
+				 (unsigned long long)(rec >> 12),
+				 (unsigned long long)(rec & 0xfff),
+				 (unsigned long long)pages);
+			return -1;
+		}
+		ndata += !(rec & RAM_PAGE_ZERO);
+	}
+	if (len != 4 + 8 * count + ndata * PAGE)
+		goto short_payload;
+	data = p + 4 + 8 * count;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t rec = get_le(p + 4 + 8 * i, 8), page = rec >> 12;
+		uint8_t *dst = mem->host + page * PAGE;
+
+		if (rec & RAM_PAGE_ZERO) {
+			/* A fresh page is zero already: do not allocate it. */
+			if (seen[page / 8] & (1u << (page % 8)))
+				memset(dst, 0, PAGE);
+			continue;
+		}
+		memcpy(dst, data, PAGE);
+		data += PAGE;
+		seen[page / 8] |= (uint8_t)(1u << (page % 8));
+	}
+	return 0;
+short_payload:
+	snprintf(err, errlen, "page records of %zu bytes do not add up", len);
+	return -1;
+}
