@@ -199,6 +199,39 @@ static json_t *op_console(struct api_ctx *ctx, json_t *req,
 			    (int)d->domid));
 }
 
+static json_t *op_save(struct api_ctx *ctx, json_t *req,
+		       struct api_call *call)
+{
+	json_t *e = NULL;
+	struct domain *d = target(ctx, req, &e);
+	const char *path = str(req, "path");
+
+	if (!d)
+		return e;
+	if (!path || path[0] != '/')
+		return api_error("EINVAL", "save needs an absolute \"path\"");
+	return domain_op_save(ctx->dm, d, path,
+			      json_is_true(json_object_get(req, "keep_running")),
+			      call);
+}
+
+static json_t *op_restore(struct api_ctx *ctx, json_t *req)
+{
+	const char *path = str(req, "path"), *errname;
+	char err[1024];
+	struct domain *d;
+
+	if (!path || path[0] != '/')
+		return api_error("EINVAL", "restore needs an absolute \"path\"");
+	d = domain_restore(ctx->dm, path,
+			   json_is_true(json_object_get(req, "paused")), err,
+			   sizeof(err), &errname);
+	if (!d)
+		return api_error(errname, "%s", err);
+	return ok(json_pack("{s:i, s:s}", "domid", (int)d->domid, "name",
+			    d->name));
+}
+
 static json_t *op_dmesg(json_t *req)
 {
 	char *text = log_ring_text();
@@ -230,6 +263,10 @@ json_t *api_handle(struct api_ctx *ctx, json_t *req, struct api_call *call)
 		return op_console(ctx, req, call);
 	if (!strcmp(op, "dmesg"))
 		return op_dmesg(req);
+	if (!strcmp(op, "save"))
+		return op_save(ctx, req, call);
+	if (!strcmp(op, "restore"))
+		return op_restore(ctx, req);
 	if (!strcmp(op, "info")) {
 		for (struct domain *d = ctx->dm->domains; d; d = d->next)
 			n++;

@@ -53,6 +53,8 @@ struct domain {
 	unsigned long long pid_start;  /* /proc/<pid>/stat starttime */
 	int pidfd;
 	bool is_child;              /* spawned by this xenond: reap it */
+	bool saved;                 /* saved away: its exit is no shutdown */
+	const char *restore_file;   /* start from this save file */
 	struct ev_fd *pid_ev;
 	unsigned restarts;          /* consecutive quick restarts */
 	double first_restart;
@@ -106,6 +108,20 @@ struct domain_create_req {
  * and an errno name in *errname.  Warnings from the config file are added
  * to warnings (a JSON array) when given.
  */
+/* Restore a domain from a save file: the same name, UUID and (when
+ * free) domain ID as when it was saved. */
+struct domain *domain_restore(struct domain_manager *m, const char *path,
+			      bool paused, char *err, size_t errlen,
+			      const char **errname);
+
+void domain_gone_saved(struct domain *d);
+/* The domain record in a save file (a new reference), or NULL with err. */
+json_t *save_file_domain(const char *path, char *err, size_t errlen);
+struct api_call;
+/* Management op "save": a deferred reply (NULL) or an error reply. */
+json_t *domain_op_save(struct domain_manager *m, struct domain *d,
+		       const char *path, bool keep, struct api_call *call);
+
 struct domain *domain_create(struct domain_manager *m,
 			     const struct domain_create_req *req,
 			     json_t *warnings, char *err, size_t errlen,
@@ -138,6 +154,8 @@ void domain_store_destroy(struct domain *d);
 void domain_store_console(struct domain *d, const char *tty);
 void domain_store_rename(struct domain *d);
 int domain_record_save(const struct domain *d);
+/* What domain.json holds; also what a save file carries as "domain". */
+json_t *domain_record_json(const struct domain *d);
 void domain_record_remove(const struct domain *d);
 void domain_recover_all(struct domain_manager *m);
 void domain_exited(struct domain *d, const char *reason);

@@ -299,7 +299,10 @@ static int make_dir(struct domain *d, char *err, size_t errlen)
 static int domain_start(struct domain *d, bool paused, char *err,
 			size_t errlen)
 {
-	d->domid = alloc_domid(d->mgr);
+	/* A restored domain keeps its ID when it is free, so its guest's
+	 * xenstore paths stay right; otherwise (and normally) the next one. */
+	if (!d->domid || domain_find_id(d->mgr, d->domid))
+		d->domid = alloc_domid(d->mgr);
 	if (make_dir(d, err, errlen) < 0)
 		return -1;
 	d->start_time = wall_now();
@@ -372,6 +375,52 @@ fail:
 	if (d)
 		domain_free(d);
 	return NULL;
+}
+
+/* ---- restore -------------------------------------------------------------- */
+
+/* Saved to a file or migrated away: not a shutdown, no on_* action.  The
+ * VMM is exiting by itself; wait for it, then remove every trace. */
+void domain_gone_saved(struct domain *d)
+{
+	log_info("domain %s (%u) saved; it is gone from this host", d->name,
+		 d->domid);
+	domain_cleanup(d);
+}
+
+struct domain *domain_restore(struct domain_manager *m, const char *path,
+			      bool paused, char *err, size_t errlen,
+			      const char **errname)
+{
+	json_t *rec = save_file_domain(path, err, errlen);
+	struct domain *d, *other;
+
+	*errname = "EINVAL";
+	if (!rec)
+		return NULL;
+	d = domain_from_record(m, rec, "");
+	json_decref(rec);
+	if (!d) {
+		snprintf(err, errlen, "save file '%s': its domain record is not "
+			 "usable (see xm dmesg)", path);
+		return NULL;
+	}
+	d->phase = DOMAIN_ACTIVE;
+	d->pid = 0;
+	d->restore_file = path;
+	if ((other = domain_find_name(m, d->name)) ||
+	    uuid_in_use(m, d->uuid)) {
+		snprintf(err, errlen, "domain '%s' (or its UUID) already exists%s",
+			 d->name, other ? "; destroy or rename it first" : "");
+		*errname = "EEXIST";
+		domain_free(d);
+		return NULL;
+	}
+	*errname = "EIO";
+	if (domain_start(d, paused, err, errlen) < 0)
+		return NULL;
+	d->restore_file = NULL;   /* a later restart boots afresh */
+	return d;
 }
 
 /* ---- destroy, shutdown, pause, rename ------------------------------------- */
@@ -510,6 +559,8 @@ static void domain_restart(struct domain *d)
 	domain_store_destroy(d);
 	domain_record_remove(d);
 	domain_unlink(d);
+	d->domid = 0;
+	d->restore_file = NULL;
 	if (domain_start(d, false, err, sizeof(err)) == 0)
 		log_info("domain %s restarted as ID %u (was %u)", d->name,
 			 d->domid, old);
@@ -526,7 +577,13 @@ static void domain_preserve(struct domain *d, const char *reason)
 
 void domain_exited(struct domain *d, const char *reason)
 {
-	enum domain_action a = action_for(d, reason);
+	enum domain_action a;
+
+	if (d->saved || !strcmp(reason, "saved")) {
+		domain_gone_saved(d);
+		return;
+	}
+	a = action_for(d, reason);
 
 	log_info("domain %s (%u): %s; on_%s=%s", d->name, d->domid, reason,
 		 !strcmp(reason, "poweroff") || !strcmp(reason, "reboot")
@@ -562,6 +619,8 @@ void domain_exited(struct domain *d, const char *reason)
 		fresh->pidfd = -1;
 		fresh->console = NULL;
 		fresh->xs_chan = NULL;
+		fresh->domid = 0;
+		fresh->restore_file = NULL;
 		do
 			xl_uuid_generate(fresh->uuid);
 		while (uuid_in_use(d->mgr, fresh->uuid));

@@ -18,7 +18,7 @@
 
 #include "lib/log.h"
 
-static json_t *record_json(const struct domain *d)
+json_t *domain_record_json(const struct domain *d)
 {
 	char uuid[37];
 
@@ -39,7 +39,7 @@ static json_t *record_json(const struct domain *d)
 int domain_record_save(const struct domain *d)
 {
 	char path[600], tmp[600];
-	json_t *j = record_json(d);
+	json_t *j = domain_record_json(d);
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/domain.json", d->dir);

@@ -89,6 +89,30 @@ static void add_vifs(struct argv_builder *b, const struct domain *d)
 	}
 }
 
+/* How this domain reaches xenond: the same for a new or a restored one. */
+static void service_args(struct argv_builder *b, const struct domain *d)
+{
+	arg(b, "--control=%s/control.sock", d->dir);
+	arg(b, "--exit-file=%s/exit", d->dir);
+	/* The PV console (hvc0) is the domain's console; COM1 is logged. */
+	arg(b, "--vconsole=pty");
+	arg(b, "--pty-link=%s/console.pty", d->dir);
+	arg(b, "--serial=file:%s/serial.log", d->dir);
+	if (d->mgr->opt.guest_xenstore)
+		arg(b, "--xenstore=unix:%s/xenstore.sock", d->dir);
+}
+
+/* The machine and its devices come from the save file. */
+static int build_restore_argv(struct argv_builder *b, const struct domain *d)
+{
+	arg(b, "--restore=%s", d->restore_file);
+	arg(b, "--name=%s", d->name);
+	service_args(b, d);
+	arg(b, "--paused");
+	b->argv[b->n] = NULL;
+	return b->oom ? -1 : 0;
+}
+
 static int build_argv(struct argv_builder *b, const struct domain *d)
 {
 	const struct domain_config *dc = &d->dc;
@@ -96,6 +120,8 @@ static int build_argv(struct argv_builder *b, const struct domain *d)
 	char uuid[37];
 
 	arg(b, "%s", o->vmm_path);
+	if (d->restore_file)
+		return build_restore_argv(b, d);
 	arg(b, "--name=%s", d->name);
 	xl_uuid_format(d->uuid, uuid);
 	arg(b, "--uuid=%s", uuid);
@@ -106,14 +132,7 @@ static int build_argv(struct argv_builder *b, const struct domain *d)
 		arg(b, "--initrd=%s", dc->ramdisk);
 	if (dc->cmdline)
 		arg(b, "--cmdline=%s", dc->cmdline);
-	arg(b, "--control=%s/control.sock", d->dir);
-	arg(b, "--exit-file=%s/exit", d->dir);
-	/* The PV console (hvc0) is the domain's console; COM1 is logged. */
-	arg(b, "--vconsole=pty");
-	arg(b, "--pty-link=%s/console.pty", d->dir);
-	arg(b, "--serial=file:%s/serial.log", d->dir);
-	if (o->guest_xenstore)
-		arg(b, "--xenstore=unix:%s/xenstore.sock", d->dir);
+	service_args(b, d);
 	for (size_t i = 0; i < dc->n_disks; i++) {
 		arg(b, "--disk");
 		arg(b, "%s", dc->disks[i].spec);

@@ -383,5 +383,11 @@ int vmm_options_merge_saved(struct vmm_options *out,
 		out->serial = cli->serial;
 	if (cli->vconsole_given)
 		out->vconsole = cli->vconsole;
+	/* Where this run reports and reaches xenond (a restored domain may
+	 * live in another directory than the saved one). */
+	if (cli->exit_file)
+		out->exit_file = cli->exit_file;
+	if (cli->xenstore.kind != CHARDEV_NONE)
+		out->xenstore = cli->xenstore;
 	return 0;
 }
