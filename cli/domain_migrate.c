@@ -108,6 +108,24 @@ int cmd_restore(int argc, char **argv)
 	return 0;
 }
 
+/* What the VMM measured: "key: value" lines, for the administrator. */
+static void print_stats(json_t *reply)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(reply, k, v) {
+		if (!strcmp(k, "ok"))
+			continue;
+		if (json_is_integer(v))
+			printf("%s: %lld\n", k, json_integer_value(v));
+		else if (json_is_real(v))
+			printf("%s: %.3f\n", k, json_real_value(v));
+		else if (json_is_string(v))
+			printf("%s: %s\n", k, json_string_value(v));
+	}
+}
+
 int cmd_migrate(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -152,6 +170,7 @@ int cmd_migrate(int argc, char **argv)
 	end_progress();
 	if (!reply)
 		return 1;
+	print_stats(reply);
 	json_decref(reply);
 	return 0;
 }

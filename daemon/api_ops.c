@@ -215,6 +215,28 @@ static json_t *op_save(struct api_ctx *ctx, json_t *req,
 			      call);
 }
 
+static json_t *op_migrate(struct api_ctx *ctx, json_t *req,
+			  struct api_call *call)
+{
+	json_t *e = NULL;
+	struct domain *d = target(ctx, req, &e);
+	const char *host = str(req, "host");
+	json_int_t port = json_integer_value(json_object_get(req, "port"));
+	json_int_t downtime = json_integer_value(json_object_get(req, "downtime_ms"));
+
+	if (!d)
+		return e;
+	if (!host || !*host)
+		return api_error("EINVAL", "migrate needs \"host\"");
+	if (port < 1 || port > 65535)
+		port = 8002;
+	if (downtime < 1 || downtime > 60000)
+		downtime = 30;
+	return domain_op_migrate(ctx->dm, d, host, (unsigned)port,
+				 json_is_true(json_object_get(req, "live")),
+				 (unsigned)downtime, call);
+}
+
 static json_t *op_restore(struct api_ctx *ctx, json_t *req)
 {
 	const char *path = str(req, "path"), *errname;
@@ -267,6 +289,8 @@ json_t *api_handle(struct api_ctx *ctx, json_t *req, struct api_call *call)
 		return op_save(ctx, req, call);
 	if (!strcmp(op, "restore"))
 		return op_restore(ctx, req);
+	if (!strcmp(op, "migrate"))
+		return op_migrate(ctx, req, call);
 	if (!strcmp(op, "info")) {
 		for (struct domain *d = ctx->dm->domains; d; d = d->next)
 			n++;

@@ -54,6 +54,9 @@ struct domain {
 	int pidfd;
 	bool is_child;              /* spawned by this xenond: reap it */
 	bool saved;                 /* saved away: its exit is no shutdown */
+	int incoming_fd;            /* migration socket for --incoming, or -1 */
+	bool incoming;              /* still receiving a migration */
+	struct ev_timer *ready_timer;
 	const char *restore_file;   /* start from this save file */
 	struct ev_fd *pid_ev;
 	unsigned restarts;          /* consecutive quick restarts */
@@ -69,6 +72,7 @@ struct domain_manager_opts {
 	const char *vmm_path;       /* xenon-vmm binary */
 	const char *log_dir;        /* console/guest-NAME.log, vmm-NAME.log */
 	const char *xenstore_socket;
+	const char *relocation_key; /* key file for migration, or NULL */
 	bool guest_xenstore;        /* give guests a xenstore channel */
 };
 
@@ -115,12 +119,26 @@ struct domain *domain_restore(struct domain_manager *m, const char *path,
 			      const char **errname);
 
 void domain_gone_saved(struct domain *d);
+/* Receive a migrating domain on sock (taken over), described by record.
+ * Returns it (still receiving) or NULL with err. */
+struct domain *domain_receive(struct domain_manager *m, json_t *record,
+			      int sock, char *err, size_t errlen);
 /* The domain record in a save file (a new reference), or NULL with err. */
 json_t *save_file_domain(const char *path, char *err, size_t errlen);
 struct api_call;
 /* Management op "save": a deferred reply (NULL) or an error reply. */
 json_t *domain_op_save(struct domain_manager *m, struct domain *d,
 		       const char *path, bool keep, struct api_call *call);
+
+/* Management op "migrate" (domain_migrate.c). */
+json_t *domain_op_migrate(struct domain_manager *m, struct domain *d,
+			  const char *host, unsigned port, bool live,
+			  unsigned downtime_ms, struct api_call *call);
+struct relocation;
+struct relocation *relocation_open(struct domain_manager *m,
+				   const char *address, unsigned port,
+				   char *err, size_t errlen);
+void relocation_close(struct relocation *r);
 
 struct domain *domain_create(struct domain_manager *m,
 			     const struct domain_create_req *req,

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,7 @@ static struct domain *domain_alloc(struct domain_manager *m)
 		return NULL;
 	d->mgr = m;
 	d->pidfd = -1;
+	d->incoming_fd = -1;
 	domain_config_init(&d->dc);
 	return d;
 }
@@ -260,6 +262,12 @@ void domain_detach_services(struct domain *d)
 
 static void stop_watching(struct domain *d)
 {
+	if (d->ready_timer)
+		event_loop_del_timer(d->mgr->loop, d->ready_timer);
+	d->ready_timer = NULL;
+	if (d->incoming_fd >= 0)
+		close(d->incoming_fd);
+	d->incoming_fd = -1;
 	if (d->pid_ev)
 		event_loop_del_fd(d->mgr->loop, d->pid_ev);
 	d->pid_ev = NULL;
@@ -423,6 +431,85 @@ struct domain *domain_restore(struct domain_manager *m, const char *path,
 	return d;
 }
 
+/* ---- an incoming migration ------------------------------------------------ */
+
+#define INCOMING_POLL_MS 20
+
+/* The VMM serves its control socket once the whole domain has arrived and
+ * runs: from then on it is an ordinary domain here. */
+static void incoming_poll(void *opaque)
+{
+	struct domain *d = opaque;
+	char err[512];
+
+	if (domain_vmm_request(d, "status", NULL, err, sizeof(err)) < 0)
+		return;	/* not yet */
+	event_loop_del_timer(d->mgr->loop, d->ready_timer);
+	d->ready_timer = NULL;
+	d->incoming = false;
+	d->paused = false;
+	domain_store_create(d);
+	if (domain_attach_services(d, err, sizeof(err)) < 0)
+		log_warn("domain %s: %s", d->name, err);
+	domain_record_save(d);
+	log_info("domain %s (%u) migrated in, VMM pid %d", d->name, d->domid,
+		 (int)d->pid);
+}
+
+struct domain *domain_receive(struct domain_manager *m, json_t *record,
+			      int sock, char *err, size_t errlen)
+{
+	struct domain *d = domain_from_record(m, record, "");
+
+	if (!d) {
+		snprintf(err, errlen, "the domain record is not usable");
+		close(sock);
+		return NULL;
+	}
+	/* dup2(fd, fd) would leave close-on-exec set: move it away from the
+	 * number the VMM expects (domain_vmm.c). */
+	if (sock == 100) {
+		int moved = fcntl(sock, F_DUPFD_CLOEXEC, 101);
+
+		close(sock);
+		sock = moved;
+	}
+	d->incoming_fd = sock;
+	if (sock < 0 || domain_find_name(m, d->name) || uuid_in_use(m, d->uuid)) {
+		snprintf(err, errlen, "domain '%s' (or its UUID) already exists "
+			 "here", d->name);
+		close(sock);
+		d->incoming_fd = -1;
+		domain_free(d);
+		return NULL;
+	}
+	if (!d->domid || domain_find_id(m, d->domid))
+		d->domid = alloc_domid(m);
+	if (make_dir(d, err, errlen) < 0) {
+		close(sock);
+		d->incoming_fd = -1;
+		domain_free(d);
+		return NULL;
+	}
+	d->phase = DOMAIN_ACTIVE;
+	d->pid = 0;
+	d->incoming = true;
+	d->start_time = wall_now();
+	domain_link(m, d);
+	if (open_xs_channel(d, err, errlen) < 0 ||
+	    domain_vmm_spawn(d, err, errlen) < 0 || domain_watch_pid(d) < 0) {
+		domain_cleanup(d);
+		return NULL;
+	}
+	close(d->incoming_fd);     /* the VMM has its own copy */
+	d->incoming_fd = -1;
+	d->ready_timer = event_loop_add_timer(m->loop, INCOMING_POLL_MS, true,
+					      incoming_poll, d);
+	log_info("domain %s (%u): receiving a migration, VMM pid %d", d->name,
+		 d->domid, (int)d->pid);
+	return d;
+}
+
 /* ---- destroy, shutdown, pause, rename ------------------------------------- */
 
 int domain_destroy(struct domain *d, char *err, size_t errlen)
@@ -581,6 +668,13 @@ void domain_exited(struct domain *d, const char *reason)
 
 	if (d->saved || !strcmp(reason, "saved")) {
 		domain_gone_saved(d);
+		return;
+	}
+	if (d->incoming) {
+		log_error("domain %s: incoming migration failed (%s); see %s/"
+			  "vmm-%s.log", d->name, reason, d->mgr->opt.log_dir,
+			  d->name);
+		domain_cleanup(d);
 		return;
 	}
 	a = action_for(d, reason);

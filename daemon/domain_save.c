@@ -168,7 +168,7 @@ json_t *domain_op_save(struct domain_manager *m, struct domain *d,
 	snprintf(sock, sizeof(sock), "%s/control.sock", d->dir);
 	req = json_pack("{s:s, s:s, s:o, s:b}", "cmd", "save", "path", path,
 			"config", domain_record_json(d), "keep_running", keep);
-	op->call = vmm_call_start(m->loop, sock, req, SAVE_TIMEOUT_MS, save_done,
+	op->call = vmm_call_start(m->loop, sock, req, -1, SAVE_TIMEOUT_MS, save_done,
 				  op, err, sizeof(err));
 	json_decref(req);
 	if (!op->call) {

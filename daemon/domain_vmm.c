@@ -113,6 +113,20 @@ static int build_restore_argv(struct argv_builder *b, const struct domain *d)
 	return b->oom ? -1 : 0;
 }
 
+/* The migration socket becomes this descriptor in the VMM. */
+#define INCOMING_FD 100
+
+/* The machine and its devices come from the migration stream. */
+static int build_incoming_argv(struct argv_builder *b, const struct domain *d)
+{
+	arg(b, "--incoming=fd:%d", INCOMING_FD);
+	arg(b, "--incoming-key-file=%s", d->mgr->opt.relocation_key);
+	arg(b, "--name=%s", d->name);
+	service_args(b, d);
+	b->argv[b->n] = NULL;
+	return b->oom ? -1 : 0;
+}
+
 static int build_argv(struct argv_builder *b, const struct domain *d)
 {
 	const struct domain_config *dc = &d->dc;
@@ -122,6 +136,8 @@ static int build_argv(struct argv_builder *b, const struct domain *d)
 	arg(b, "%s", o->vmm_path);
 	if (d->restore_file)
 		return build_restore_argv(b, d);
+	if (d->incoming_fd >= 0)
+		return build_incoming_argv(b, d);
 	arg(b, "--name=%s", d->name);
 	xl_uuid_format(d->uuid, uuid);
 	arg(b, "--uuid=%s", uuid);
@@ -160,6 +176,10 @@ static int spawn_actions(posix_spawn_file_actions_t *fa,
 	posix_spawn_file_actions_addopen(fa, 1, log,
 					 O_WRONLY | O_CREAT | O_APPEND, 0644);
 	posix_spawn_file_actions_adddup2(fa, 1, 2);
+	/* dup2 clears close-on-exec on the copy (domain_receive() makes
+	 * sure the source is not INCOMING_FD itself). */
+	if (d->incoming_fd >= 0)
+		posix_spawn_file_actions_adddup2(fa, d->incoming_fd, INCOMING_FD);
 	posix_spawnattr_setflags(at, POSIX_SPAWN_SETSID |
 				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	{

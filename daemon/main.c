@@ -33,6 +33,8 @@
 struct options {
 	bool foreground, debug;
 	bool no_guest_xenstore;
+	unsigned relocation_port;
+	const char *relocation_address, *relocation_key;
 	const char *state_dir, *socket, *log_file, *api_socket, *vmm,
 		   *log_dir;
 	struct xs_quota quota;
@@ -53,6 +55,7 @@ struct daemon {
 	struct domain_manager *dm;
 	struct api_ctx api_ctx;
 	struct api *api;
+	struct relocation *reloc;
 	struct xs_domain_socket **dsocks;	/* opt.ndsock of them */
 	int sigfd;
 	struct ev_fd *sigev;
@@ -78,6 +81,10 @@ static void usage(FILE *out)
 "  --log-dir DIR           guest console logs (DIR/console/guest-NAME.log)\n"
 "                          and VMM logs (DIR/vmm-NAME.log) (default %s)\n"
 "  --no-guest-xenstore     do not give guests a xenstore channel\n"
+"  --relocation-port PORT  receive migrating domains on this TCP port (Xen's\n"
+"                          is 8002; default: off)\n"
+"  --relocation-address A  listen there only (default: all addresses)\n"
+"  --relocation-key FILE   shared secret for migration, both directions\n"
 "  --xenstore-quota NAME=VALUE\n"
 "                          set a quota, repeatable: nodes (1000), watches\n"
 "                          (128), transactions (10), value-size (2048),\n"
@@ -95,7 +102,8 @@ static void usage(FILE *out)
 }
 
 enum { OPT_FG = 256, OPT_STATE, OPT_SOCK, OPT_LOG, OPT_QUOTA, OPT_DEBUG,
-       OPT_API, OPT_VMM, OPT_LOG_DIR, OPT_NO_GUEST_XS, OPT_DSOCK };
+       OPT_API, OPT_VMM, OPT_LOG_DIR, OPT_NO_GUEST_XS, OPT_DSOCK,
+       OPT_RELOC_PORT, OPT_RELOC_ADDR, OPT_RELOC_KEY };
 
 /* A daemon runs in "/": make relative paths absolute while we can. */
 static int absolutize(struct options *o)
@@ -193,6 +201,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "vmm", required_argument, NULL, OPT_VMM },
 		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 		{ "no-guest-xenstore", no_argument, NULL, OPT_NO_GUEST_XS },
+		{ "relocation-port", required_argument, NULL, OPT_RELOC_PORT },
+		{ "relocation-address", required_argument, NULL, OPT_RELOC_ADDR },
+		{ "relocation-key", required_argument, NULL, OPT_RELOC_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -218,6 +229,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_VMM: o->vmm = optarg; break;
 		case OPT_LOG_DIR: o->log_dir = optarg; break;
 		case OPT_NO_GUEST_XS: o->no_guest_xenstore = true; break;
+		case OPT_RELOC_ADDR: o->relocation_address = optarg; break;
+		case OPT_RELOC_KEY: o->relocation_key = optarg; break;
+		case OPT_RELOC_PORT: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || v < 1 || v > 65535) {
+				log_error("--relocation-port: '%s' is not a TCP "
+					  "port", optarg);
+				return -1;
+			}
+			o->relocation_port = (unsigned)v;
+			break;
+		}
 		case OPT_DSOCK:
 			if (add_domain_socket(o, optarg) < 0)
 				return -1;
@@ -383,6 +408,7 @@ static int start_domains(struct daemon *d, char *err, size_t errlen)
 		.log_dir = d->opt.log_dir,
 		.xenstore_socket = d->opt.socket,
 		.guest_xenstore = !d->opt.no_guest_xenstore,
+		.relocation_key = d->opt.relocation_key,
 	};
 
 	d->dm = domain_manager_new(d->loop, d->xs, &o, err, errlen);
@@ -391,7 +417,15 @@ static int start_domains(struct daemon *d, char *err, size_t errlen)
 	d->api_ctx.dm = d->dm;
 	d->api_ctx.loop = d->loop;
 	d->api = api_open(&d->api_ctx, d->opt.api_socket, err, errlen);
-	return d->api ? 0 : -1;
+	if (!d->api)
+		return -1;
+	if (d->opt.relocation_port) {
+		d->reloc = relocation_open(d->dm, d->opt.relocation_address,
+					   d->opt.relocation_port, err, errlen);
+		if (!d->reloc)
+			return -1;
+	}
+	return 0;
 }
 
 /* --domain-socket: what the domain manager does for each domain. */
@@ -455,6 +489,7 @@ static int start(struct daemon *d)
 static void stop(struct daemon *d)
 {
 	/* Domains keep running; a new xenond adopts them. */
+	relocation_close(d->reloc);
 	api_close(d->api);
 	domain_manager_free(d->dm);
 	for (unsigned i = 0; d->dsocks && i < d->opt.ndsock; i++)

@@ -17,8 +17,9 @@ XENOND_SRCS += daemon/main.c daemon/event_loop.c daemon/xs_socket.c \
 	       daemon/domain_store.c daemon/domain_record.c \
 	       daemon/domain_stats.c daemon/console.c daemon/api.c \
 	       daemon/api_ops.c daemon/log_ring.c daemon/host_info.c \
-	       daemon/vmm_call.c daemon/domain_save.c
-XENOND_LIBS += -ljansson
+	       daemon/vmm_call.c daemon/domain_save.c \
+	       daemon/domain_migrate.c daemon/relocation_auth.c
+XENOND_LIBS += -ljansson -lcrypto
 PROGRAMS += $(BUILD)/xenond
 
 UNIT_TESTS += tests/unit/test_xenstore_store.c tests/unit/test_xenstore_ops.c \

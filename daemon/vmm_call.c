@@ -84,8 +84,35 @@ static void on_readable(void *opaque, unsigned events)
 	json_decref(reply);
 }
 
+/* The request line, with a descriptor attached when there is one. */
+static int send_request(int fd, const char *text, size_t len, int pass_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov[2] = { { (void *)text, len }, { "\n", 1 } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	if (pass_fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&u, 0, sizeof(u));
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	return n == (ssize_t)(len + 1) ? 0 : -1;
+}
+
 struct vmm_call *vmm_call_start(struct event_loop *loop, const char *path,
-				json_t *req, unsigned timeout_ms,
+				json_t *req, int pass_fd, unsigned timeout_ms,
 				vmm_call_done done, void *opaque, char *err,
 				size_t errlen)
 {
@@ -106,7 +133,7 @@ struct vmm_call *vmm_call_start(struct event_loop *loop, const char *path,
 	/* The request is sent blocking (it is small); the reply is awaited
 	 * on the event loop. */
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    write(c->fd, text, len) != (ssize_t)len || write(c->fd, "\n", 1) != 1) {
+	    send_request(c->fd, text, len, pass_fd) < 0) {
 		snprintf(err, errlen, "VMM control socket %s: %s", path,
 			 strerror(errno));
 		if (c->fd >= 0)

@@ -16,10 +16,11 @@ struct vmm_call;
  * VMM closed the connection, died, or timed out). */
 typedef void (*vmm_call_done)(void *opaque, json_t *reply, const char *err);
 
-/* Send req (borrowed) to the control socket at path.  NULL with a
- * sentence in err if it cannot even be sent. */
+/* Send req (borrowed) to the control socket at path, with pass_fd (if
+ * not -1) attached as SCM_RIGHTS.  NULL with a sentence in err if it
+ * cannot even be sent. */
 struct vmm_call *vmm_call_start(struct event_loop *loop, const char *path,
-				json_t *req, unsigned timeout_ms,
+				json_t *req, int pass_fd, unsigned timeout_ms,
 				vmm_call_done done, void *opaque, char *err,
 				size_t errlen);
 /* Forget it (done is not called). */

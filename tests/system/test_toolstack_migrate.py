@@ -1,0 +1,95 @@
+"""xm migrate between two xenonds (two "hosts" on this machine, talking
+over TCP on the loopback), with Xen's relocation port and a shared key."""
+import re
+import socket
+
+import pytest
+
+from test_xenstore_helpers import _builds
+from toolstack_helpers import Toolstack
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ticks(host, name):
+    return [int(t) for t in re.findall(r"tick (\d+)", host.console_log(name))]
+
+
+@pytest.fixture(params=_builds())
+def hosts(request, tmp_path):
+    build, sanitized = request.param
+    key = tmp_path / "key"
+    key.write_text("a shared relocation secret, long enough\n")
+    key.chmod(0o600)
+    made = []
+
+    def host(name, keyfile=key):
+        port = free_port()
+        (tmp_path / name).mkdir()
+        h = Toolstack(build, sanitized, tmp_path / name,
+                      ["--relocation-port", str(port),
+                       "--relocation-address", "127.0.0.1",
+                       "--relocation-key", str(keyfile)]).start()
+        h.port = port
+        made.append(h)
+        return h
+
+    yield host
+    for h in made:
+        if h.alive():
+            for n in list(h.domains()):
+                if n != "Domain-0":
+                    h.xm("destroy", n, check=False)
+            h.stop()
+
+
+@pytest.mark.parametrize("mode", ["--live", "warm"])
+def test_migrate_moves_the_running_guest(hosts, mode):
+    a, b = hosts("a"), hosts("b")
+    domid = a.create("mover")
+    a.wait_console("mover", "tick 2")
+    uuid = a.tool("read", f"/local/domain/{domid}/vm").stdout
+    args = ["migrate", "--port", b.port, "mover", "127.0.0.1"]
+    if mode == "--live":
+        args.insert(1, "--live")
+    out = a.xm(*args)
+    assert "downtime_us" in out.stdout
+    assert "mover" not in a.domains()
+    assert "mover" in b.domains()
+    b.wait_console("mover", "tick")
+    first = min(ticks(b, "mover"))
+    b.wait_console("mover", f"tick {first + 2}")
+    assert first > 2                       # it carried on, no reboot
+    new = b.domains()["mover"]["domid"]
+    assert b.tool("read", f"/local/domain/{new}/vm").stdout == uuid
+
+
+def test_wrong_key_is_refused_and_the_source_keeps_running(hosts, tmp_path):
+    other = tmp_path / "other-key"
+    other.write_text("a different secret of enough length\n")
+    a, b = hosts("a"), hosts("b", keyfile=other)
+    a.create("stay")
+    a.wait_console("stay", "tick 1")
+    out = a.xm("migrate", "--port", b.port, "stay", "127.0.0.1", check=False)
+    assert out.returncode == 1
+    assert "keys differ" in out.stderr or "refused" in out.stderr
+    n = max(ticks(a, "stay"))
+    a.wait_console("stay", f"tick {n + 2}")
+    assert "stay" not in b.domains()
+
+
+def test_destination_down_or_name_taken(hosts):
+    a, b = hosts("a"), hosts("b")
+    a.create("web")
+    b.create("web")                        # the name is taken there
+    out = a.xm("migrate", "--port", b.port, "web", "127.0.0.1", check=False)
+    assert out.returncode == 1 and "keeps running" in out.stderr
+    out = a.xm("migrate", "--port", free_port(), "web", "127.0.0.1",
+               check=False)
+    assert out.returncode == 1 and "refused" in out.stderr.lower()
+    assert "web" in a.domains() and "p" not in a.domains()["web"]["state"]
+    a.wait_console("web", "tick 2")
