@@ -40,6 +40,7 @@ struct relocation {
 
 /* ---- blocking line I/O with a deadline (handshakes are short) ------------ */
 
+/* Sends and releases j. */
 static int send_line(int fd, json_t *j)
 {
 	char *text = json_dumps(j, JSON_COMPACT);
@@ -48,6 +49,7 @@ static int send_line(int fd, json_t *j)
 		 send(fd, "\n", 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
 
 	free(text);
+	json_decref(j);
 	return rc;
 }
 
