@@ -119,6 +119,9 @@ struct domain *domain_restore(struct domain_manager *m, const char *path,
 			      const char **errname);
 
 void domain_gone_saved(struct domain *d);
+json_t *domain_portable_record(const struct domain *d);
+void domain_import_watches(struct domain_manager *m, json_t *rec,
+			   unsigned domid);
 /* Receive a migrating domain on sock (taken over), described by record.
  * Returns it (still receiving) or NULL with err. */
 struct domain *domain_receive(struct domain_manager *m, json_t *record,

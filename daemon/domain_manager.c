@@ -407,6 +407,13 @@ struct domain *domain_restore(struct domain_manager *m, const char *path,
 	if (!rec)
 		return NULL;
 	d = domain_from_record(m, rec, "");
+	if (d) {
+		/* Decide the ID now: the guest's watches move only with it. */
+		if (!d->domid || domain_find_id(m, d->domid))
+			d->domid = alloc_domid(m);
+		if (!domain_find_name(m, d->name) && !uuid_in_use(m, d->uuid))
+			domain_import_watches(m, rec, d->domid);
+	}
 	json_decref(rec);
 	if (!d) {
 		snprintf(err, errlen, "save file '%s': its domain record is not "
@@ -485,6 +492,7 @@ struct domain *domain_receive(struct domain_manager *m, json_t *record,
 	}
 	if (!d->domid || domain_find_id(m, d->domid))
 		d->domid = alloc_domid(m);
+	domain_import_watches(m, record, d->domid);
 	if (make_dir(d, err, errlen) < 0) {
 		close(sock);
 		d->incoming_fd = -1;

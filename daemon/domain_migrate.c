@@ -315,7 +315,7 @@ json_t *domain_op_migrate(struct domain_manager *m, struct domain *d,
 	if (reloc_key_load(&key, m->opt.relocation_key, err, sizeof(err)) < 0)
 		return api_error("EINVAL", "%s", err);
 	fd = connect_to(host, port, err, sizeof(err));
-	rec = domain_record_json(d);
+	rec = domain_portable_record(d);
 	if (fd < 0 || handshake(fd, &key, rec, err, sizeof(err)) < 0) {
 		json_decref(rec);
 		if (fd >= 0)

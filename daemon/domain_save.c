@@ -19,6 +19,7 @@
 
 #include "daemon/api.h"
 #include "daemon/vmm_call.h"
+#include "daemon/xs_server.h"
 #include "lib/log.h"
 #include "lib/save_stream.h"
 
@@ -67,6 +68,52 @@ out:
 	free(payload);
 	close(fd);
 	return dom;
+}
+
+static void add_watch(void *opaque, const char *path, const char *token,
+		      size_t rel_prefix)
+{
+	json_array_append_new(opaque, json_pack("{s:s, s:s, s:I}", "path", path,
+						"token", token, "rel_prefix",
+						(json_int_t)rel_prefix));
+}
+
+/* The record a save file or a migration carries: the domain's own plus
+ * the watches its guest set, which move with it. */
+json_t *domain_portable_record(const struct domain *d)
+{
+	json_t *rec = domain_record_json(d), *w = json_array();
+
+	xs_server_watch_export(d->mgr->xs, d->domid, add_watch, w);
+	json_object_set_new(rec, "watches", w);
+	return rec;
+}
+
+/* Before the VMM's channel connects: the watches come back for the same
+ * domain ID only (their paths name it). */
+void domain_import_watches(struct domain_manager *m, json_t *rec,
+			   unsigned domid)
+{
+	json_int_t was = json_integer_value(json_object_get(rec, "domid"));
+	json_t *w;
+	size_t i;
+
+	if ((unsigned)was != domid) {
+		if (json_array_size(json_object_get(rec, "watches")))
+			log_warn("domain %u (was %lld): its guest's xenstore "
+				 "watches name the old ID; not restored", domid,
+				 (long long)was);
+		return;
+	}
+	json_array_foreach(json_object_get(rec, "watches"), i, w) {
+		const char *path = json_string_value(json_object_get(w, "path"));
+		const char *token = json_string_value(json_object_get(w, "token"));
+		json_int_t rel = json_integer_value(json_object_get(w, "rel_prefix"));
+
+		if (path && token && rel >= 0 && (size_t)rel <= strlen(path))
+			xs_server_watch_import(m->xs, domid, path, token,
+					       (size_t)rel);
+	}
 }
 
 struct save_op {
@@ -167,7 +214,7 @@ json_t *domain_op_save(struct domain_manager *m, struct domain *d,
 	snprintf(op->path, sizeof(op->path), "%s", path);
 	snprintf(sock, sizeof(sock), "%s/control.sock", d->dir);
 	req = json_pack("{s:s, s:s, s:o, s:b}", "cmd", "save", "path", path,
-			"config", domain_record_json(d), "keep_running", keep);
+			"config", domain_portable_record(d), "keep_running", keep);
 	op->call = vmm_call_start(m->loop, sock, req, -1, SAVE_TIMEOUT_MS, save_done,
 				  op, err, sizeof(err));
 	json_decref(req);

@@ -100,3 +100,43 @@ int xs_conn_make_channel(struct xs_conn *c)
 			 "re-armed", c->who.domid, rc.count);
 	return rc.count;
 }
+
+/* ---- moving a domain's durable watches (save/restore, migration) ------- */
+
+int xs_server_watch_import(struct xs_server *srv, unsigned domid,
+			   const char *path, const char *token,
+			   size_t rel_prefix)
+{
+	int err = xs_dwatch_add(&srv->dwatches, domid, path, token, rel_prefix);
+
+	if (err == EEXIST)
+		return 0;
+	if (!err)
+		xs_persist_watch(srv->db.persist, 'W', domid, path, token,
+				 rel_prefix);
+	return err;
+}
+
+struct export_ctx {
+	void (*fn)(void *opaque, const char *path, const char *token,
+		   size_t rel_prefix);
+	void *opaque;
+};
+
+static int export_one(const struct xs_dwatch *w, void *opaque)
+{
+	struct export_ctx *x = opaque;
+
+	x->fn(x->opaque, w->path, w->token, w->rel_prefix);
+	return 0;
+}
+
+void xs_server_watch_export(struct xs_server *srv, unsigned domid,
+			    void (*fn)(void *opaque, const char *path,
+				       const char *token, size_t rel_prefix),
+			    void *opaque)
+{
+	struct export_ctx x = { fn, opaque };
+
+	xs_dwatch_each(&srv->dwatches, domid, export_one, &x);
+}

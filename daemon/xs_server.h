@@ -47,6 +47,18 @@ void xs_server_set_compact_bytes(struct xs_server *srv, size_t bytes);
 int xs_server_introduce(struct xs_server *srv, unsigned domid);
 int xs_server_release(struct xs_server *srv, unsigned domid);
 
+/* A domain's durable watches (those set through its channel), to carry
+ * them with the domain when it is saved or migrated: export calls fn for
+ * each; import adds one (journaled) before the domain's channel connects,
+ * so that the connection re-arms it.  Import returns 0 or an errno. */
+void xs_server_watch_export(struct xs_server *srv, unsigned domid,
+			    void (*fn)(void *opaque, const char *path,
+				       const char *token, size_t rel_prefix),
+			    void *opaque);
+int xs_server_watch_import(struct xs_server *srv, unsigned domid,
+			   const char *path, const char *token,
+			   size_t rel_prefix);
+
 struct xs_conn_ops {
 	/* Output was queued outside a feed (a watch event), or the
 	 * connection must now be closed; the transport should look. */
