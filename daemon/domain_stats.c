@@ -12,31 +12,13 @@
 #include <unistd.h>
 
 #include "daemon/console.h"
-
-/* Thread state letter and name of /proc/<pid>/task/<tid>; 0 if gone. */
-static char thread_state(pid_t pid, const char *tid, char *name, size_t size)
-{
-	char path[320], buf[512], *open, *close;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	open = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	open = open ? strchr(buf, '(') : NULL;
-	close = open ? strrchr(buf, ')') : NULL;
-	if (!close || close[1] != ' ')
-		return 0;
-	snprintf(name, size, "%.*s", (int)(close - open - 1), open + 1);
-	return close[2];
-}
+#include "daemon/proc_stat.h"
 
 /* True if any vCPU thread is runnable right now. */
 static bool any_vcpu_running(pid_t pid)
 {
-	char dir[64], name[32];
+	char dir[64];
+	struct proc_stat ps;
 	struct dirent *e;
 	bool running = false;
 	DIR *dp;
@@ -46,8 +28,8 @@ static bool any_vcpu_running(pid_t pid)
 	while (dp && !running && (e = readdir(dp))) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (thread_state(pid, e->d_name, name, sizeof(name)) == 'R' &&
-		    !strncmp(name, "vcpu", 4))
+		if (proc_stat_read(pid, e->d_name, &ps) == 0 &&
+		    ps.state == 'R' && !strncmp(ps.name, "vcpu", 4))
 			running = true;
 	}
 	if (dp)
@@ -75,26 +57,11 @@ void domain_state_flags(const struct domain *d, char out[7])
 
 double domain_cpu_time(const struct domain *d)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f;
+	struct proc_stat ps;
 
-	if (d->pid <= 0)
+	if (d->pid <= 0 || proc_stat_read(d->pid, NULL, &ps) < 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)d->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	p = p ? strrchr(buf, ')') : NULL;
-	/* utime and stime are fields 14 and 15. */
-	for (int field = 2; p && field < 14; field++) {
-		p = strchr(p + 1, ' ');
-	}
-	if (p && sscanf(p, " %llu %llu", &ut, &st) != 2)
-		ut = st = 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	return (double)(ps.utime + ps.stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 json_t *domain_to_json(const struct domain *d)

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/proc_stat.h"
 #include "lib/log.h"
 
 #define VMM_READY_TIMEOUT_MS 10000
@@ -445,28 +446,11 @@ const char *domain_exit_reason(const struct domain *d, int status)
  * exist or has already exited (pid reuse is told apart by this value). */
 unsigned long long proc_start_time(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	FILE *f;
+	struct proc_stat ps;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	/* Field 22, counted after the ")" that ends the command name. */
-	p = p ? strrchr(buf, ')') : NULL;
 	/* A zombie is a VMM that has ended, not a live one. */
-	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+	if (proc_stat_read(pid, NULL, &ps) < 0 || ps.state == 'Z' ||
+	    ps.state == 'X')
 		return 0;
-	p += 2;
-	for (int field = 3; field < 22 && p; field++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (p)
-		start = strtoull(p, NULL, 10);
-	return start;
+	return ps.starttime;
 }

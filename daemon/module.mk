@@ -18,7 +18,8 @@ XENOND_SRCS += daemon/main.c daemon/event_loop.c daemon/xs_socket.c \
 	       daemon/domain_stats.c daemon/console.c daemon/api.c \
 	       daemon/api_ops.c daemon/log_ring.c daemon/host_info.c \
 	       daemon/vmm_call.c daemon/domain_save.c \
-	       daemon/domain_migrate.c daemon/relocation_auth.c
+	       daemon/domain_migrate.c daemon/relocation_auth.c \
+	       daemon/proc_stat.c
 XENOND_LIBS += -ljansson -lcrypto
 PROGRAMS += $(BUILD)/xenond
 
@@ -47,3 +48,7 @@ bench-xenstore: $(BUILD)/xenond $(BUILD)/xenstore_bench
 
 # Keep the shared test client object between test builds.
 .SECONDARY: $(BUILD)/obj/tests/unit/test_xenstore_util.o
+
+UNIT_TESTS += tests/unit/test_daemon_helpers.c
+test_daemon_helpers_SRCS := daemon/proc_stat.c daemon/relocation_auth.c
+test_daemon_helpers_LIBS := -lcrypto

@@ -10,6 +10,8 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "lib/log.h"
+
 static void to_hex(const unsigned char *b, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -33,9 +35,8 @@ int reloc_key_load(struct reloc_key *k, const char *path, char *err,
 		return -1;
 	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077))
-		fprintf(stderr, "xenond: warning: relocation key '%s' is "
-			"readable by others (mode %o)\n", path,
-			(unsigned)(st.st_mode & 0777));
+		log_warn("relocation key '%s' is readable by others (mode %o)",
+			 path, (unsigned)(st.st_mode & 0777));
 	k->len = fread(k->bytes, 1, sizeof(k->bytes), f);
 	fclose(f);
 	while (k->len && (k->bytes[k->len - 1] == '\n' ||
