@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "daemon/console.h"
+#include "daemon/domain.h"
+#include "daemon/xs_server.h"
 #include "lib/log.h"
 
 struct api_waiter {
@@ -101,6 +103,11 @@ static void client_send(struct api_client *c, json_t *reply)
 	c->out = p;
 	c->out_len += len + 1;
 	free(text);
+	/* What the request wrote to the store (a domain's layout, a
+	 * control/shutdown request) is journaled before the reply says it
+	 * is done, as for xenstore's own replies: then a kill -9 right
+	 * after `xm create` or `xm shutdown` returns loses none of it. */
+	xs_server_flush(c->api->ctx->dm->xs);
 	client_flush(c);
 }
 

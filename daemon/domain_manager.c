@@ -238,6 +238,10 @@ int domain_attach_services(struct domain *d, char *err, size_t errlen)
 
 	if (open_xs_channel(d, err, errlen) < 0)
 		return -1;
+	/* Only this domain's monitor may use the channel: a stray one (say,
+	 * of an earlier domain with this id that nobody adopted) would take
+	 * it over, and they would keep replacing each other. */
+	xs_domain_socket_set_vmm(d->xs_chan, d->pid);
 	if (d->console)
 		return 0;
 	snprintf(pty, sizeof(pty), "%s/console.pty", d->dir);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/xs_server.h"
 #include "lib/log.h"
 
 json_t *domain_record_json(const struct domain *d)
@@ -113,6 +114,12 @@ static void recover_one(struct domain_manager *m, struct domain *d)
 	char err[512];
 
 	domain_link(m, d);
+	/* Introduced again, as at creation, before its channel opens (the
+	 * rule of xs_domain_socket.h): xenond forgot that when it died, and
+	 * releasing a domain not introduced does nothing, so destroying it
+	 * would leave its durable watches behind for the next domain to get
+	 * this id. */
+	xs_server_introduce(m->xs, d->domid);
 	if (d->phase == DOMAIN_SHUTDOWN) {
 		log_info("recovered domain %s (%u), shut down (%s)", d->name,
 			 d->domid, d->shutdown_reason);

@@ -2,7 +2,9 @@
  * Domain channel connections (xs_conn_make_channel): their watches are
  * durable.  Each WATCH/UNWATCH is mirrored into srv->dwatches and journaled
  * with the request's other changes, so it is on disk before the reply
- * leaves; a new channel of the domain gets them all back.
+ * leaves; a new channel of the domain gets them all back.  Likewise the
+ * ids of the transactions it committed last, so that a TRANSACTION_END
+ * sent again after a restart is answered as it was meant to be.
  */
 #include "daemon/xs_core.h"
 
@@ -39,8 +41,31 @@ void xs_channel_watch_removed(struct xs_conn *c, const char *path,
 
 void xs_channel_forget(struct xs_server *srv, unsigned domid)
 {
-	if (xs_dwatch_del_domain(&srv->dwatches, domid))
+	if (xs_dwatch_forget_domain(&srv->dwatches, domid))
 		xs_persist_watch(srv->db.persist, 'R', domid, NULL, NULL, 0);
+}
+
+uint32_t xs_channel_txid(struct xs_conn *c)
+{
+	return c->channel ? xs_dcommit_next_id(&c->srv->dwatches,
+						c->who.domid) : 0;
+}
+
+void xs_channel_committed(struct xs_conn *c, uint32_t txid)
+{
+	if (!c->channel)
+		return;
+	if (xs_dcommit_add(&c->srv->dwatches, c->who.domid, txid) == 0)
+		xs_persist_txmark(c->srv->db.persist, c->who.domid, txid);
+	else
+		log_warn("xenstore: domain %u: out of memory recording the "
+			 "commit of transaction %u", c->who.domid, txid);
+}
+
+bool xs_channel_was_committed(const struct xs_conn *c, uint32_t txid)
+{
+	return c->channel && xs_dcommit_has(&c->srv->dwatches, c->who.domid,
+					    txid);
 }
 
 bool xs_channel_rewatch(struct xs_conn *c, const char *path,

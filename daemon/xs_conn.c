@@ -187,7 +187,8 @@ static int dispatch(struct xs_req *r)
 		return EACCES;
 	if (!(handlers[type].flags & F_NOTID) && r->hdr.tx_id) {
 		r->tx = find_tx(r->conn, r->hdr.tx_id);
-		if (!r->tx)
+		/* TRANSACTION_END answers for an unknown id itself. */
+		if (!r->tx && type != XS_TRANSACTION_END)
 			return ENOENT;
 		r->view.tx = r->tx;
 	}

@@ -138,6 +138,13 @@ void xs_channel_forget(struct xs_server *srv, unsigned domid);
  * guest's relay re-sends requests in flight at a restart). */
 bool xs_channel_rewatch(struct xs_conn *c, const char *path,
 			const char *token);
+/* Transaction ids of a channel: the next one (0: not a channel), one
+ * committed (recorded with the commit's journal entry), and whether an
+ * id unknown to the connection was committed before it (a restart or a
+ * reconnection in between: its TRANSACTION_END is then acknowledged). */
+uint32_t xs_channel_txid(struct xs_conn *c);
+void xs_channel_committed(struct xs_conn *c, uint32_t txid);
+bool xs_channel_was_committed(const struct xs_conn *c, uint32_t txid);
 
 /* xs_control.c */
 int xs_op_control(struct xs_req *r);

@@ -42,6 +42,12 @@ struct xs_domain_socket *xs_domain_socket_open(struct event_loop *loop,
 	return ds;
 }
 
+void xs_domain_socket_set_vmm(struct xs_domain_socket *ds, pid_t pid)
+{
+	if (ds)
+		xs_socket_set_peer_pid(ds->sock, pid);
+}
+
 void xs_domain_socket_close(struct xs_domain_socket *ds)
 {
 	if (!ds)

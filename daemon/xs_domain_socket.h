@@ -6,7 +6,8 @@
  * domain: unprivileged, with its permissions, quotas and relative path
  * base, and its watches are durable (xs_conn_make_channel), so a guest
  * keeps its watches across a xenond restart.  One connection at a time:
- * a new one (xenon-vmm reconnecting) replaces the old.
+ * a new one (xenon-vmm reconnecting) replaces the old; once the monitor's
+ * pid is known, connections from any other process are refused.
  *
  * Only the daemon should be able to reach it: the socket is mode 0600 and
  * its directory should be root's.
@@ -15,6 +16,7 @@
 #define XENON_XS_DOMAIN_SOCKET_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "daemon/event_loop.h"
 #include "daemon/xs_server.h"
@@ -29,6 +31,10 @@ struct xs_domain_socket *xs_domain_socket_open(struct event_loop *loop,
 					       unsigned domid,
 					       const char *path, char *err,
 					       size_t errlen);
+/* Serve only the domain's own monitor, process pid (SO_PEERCRED); until
+ * this is called, anyone.  The domain manager sets it as soon as it knows
+ * the pid, before the event loop can accept anything. */
+void xs_domain_socket_set_vmm(struct xs_domain_socket *ds, pid_t pid);
 /* Close the connection and the listener and remove the socket file.  The
  * domain's durable watches stay (xs_server_release forgets them). */
 void xs_domain_socket_close(struct xs_domain_socket *ds);

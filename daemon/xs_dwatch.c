@@ -9,6 +9,17 @@ void xs_dwatches_init(struct xs_dwatches *s)
 	s->first = NULL;
 	s->tail = &s->first;
 	s->count = 0;
+	s->commits = NULL;
+}
+
+static void commits_clear(struct xs_dwatches *s)
+{
+	while (s->commits) {
+		struct xs_dcommit *dc = s->commits;
+
+		s->commits = dc->next;
+		free(dc);
+	}
 }
 
 static void dwatch_free(struct xs_dwatch *w)
@@ -26,6 +37,7 @@ void xs_dwatches_clear(struct xs_dwatches *s)
 		s->first = w->next;
 		dwatch_free(w);
 	}
+	commits_clear(s);
 	xs_dwatches_init(s);
 }
 
@@ -115,5 +127,98 @@ int xs_dwatch_each(const struct xs_dwatches *s, unsigned domid,
 		if ((r = fn(w, opaque)) != 0)
 			return r;
 	}
+	return 0;
+}
+
+bool xs_dwatch_forget_domain(struct xs_dwatches *s, unsigned domid)
+{
+	bool any = xs_dwatch_del_domain(s, domid) > 0;
+
+	for (struct xs_dcommit **pp = &s->commits; *pp; pp = &(*pp)->next) {
+		struct xs_dcommit *dc = *pp;
+
+		if (dc->domid == domid) {
+			*pp = dc->next;
+			free(dc);
+			return true;
+		}
+	}
+	return any;
+}
+
+/* --- commit markers ------------------------------------------------------ */
+
+static struct xs_dcommit *dcommit_find(const struct xs_dwatches *s,
+				       unsigned domid)
+{
+	for (struct xs_dcommit *dc = s->commits; dc; dc = dc->next)
+		if (dc->domid == domid)
+			return dc;
+	return NULL;
+}
+
+static struct xs_dcommit *dcommit_get(struct xs_dwatches *s, unsigned domid)
+{
+	struct xs_dcommit *dc = dcommit_find(s, domid);
+
+	if (dc || !(dc = calloc(1, sizeof(*dc))))
+		return dc;
+	dc->domid = domid;
+	dc->next_id = 1;
+	dc->next = s->commits;
+	s->commits = dc;
+	return dc;
+}
+
+int xs_dcommit_add(struct xs_dwatches *s, unsigned domid, uint32_t id)
+{
+	struct xs_dcommit *dc = dcommit_get(s, domid);
+
+	if (!dc)
+		return ENOMEM;
+	if (xs_dcommit_has(s, domid, id))
+		return 0;	/* replayed twice */
+	if (dc->n == XS_DCOMMIT_KEEP)
+		memmove(dc->ids, dc->ids + 1, --dc->n * sizeof(dc->ids[0]));
+	dc->ids[dc->n++] = id;
+	if (id >= dc->next_id)
+		dc->next_id = id + 1;
+	return 0;
+}
+
+bool xs_dcommit_has(const struct xs_dwatches *s, unsigned domid, uint32_t id)
+{
+	const struct xs_dcommit *dc = dcommit_find(s, domid);
+
+	for (unsigned i = 0; dc && i < dc->n; i++)
+		if (dc->ids[i] == id)
+			return true;
+	return false;
+}
+
+uint32_t xs_dcommit_next_id(struct xs_dwatches *s, unsigned domid)
+{
+	struct xs_dcommit *dc = dcommit_get(s, domid);
+	uint32_t id;
+
+	if (!dc)
+		return 0;	/* the caller's own counter then */
+	id = dc->next_id++;
+	if (!dc->next_id)
+		dc->next_id = 1;
+	return id;
+}
+
+int xs_dcommit_each(const struct xs_dwatches *s,
+		    int (*fn)(unsigned domid, uint32_t id, void *opaque),
+		    void *opaque)
+{
+	for (const struct xs_dcommit *dc = s->commits; dc; dc = dc->next)
+		for (unsigned i = 0; i < dc->n; i++) {
+			int r = fn(dc->domid, dc->ids[i], opaque);
+
+			if (r)
+				return r;
+		}
 	return 0;
 }

@@ -66,12 +66,17 @@ int xs_op_reset_watches(struct xs_req *r)
 	return xs_ack(r);
 }
 
-/* A transaction id that is neither 0 nor in use on this connection. */
+/* A transaction id that is neither 0 nor in use on this connection.  A
+ * channel's come from its domain's count, which goes on across
+ * reconnections and restarts (xs_dwatch.h). */
 static uint32_t next_id(struct xs_conn *c)
 {
 	for (;;) {
-		uint32_t id = c->next_txid++;
+		uint32_t id = xs_channel_txid(c);
 		bool used = false;
+
+		if (!id)
+			id = c->next_txid++;
 
 		for (unsigned i = 0; i < c->ntxs; i++)
 			used |= xs_txn_id(c->txs[i]) == id;
@@ -138,6 +143,11 @@ int xs_op_transaction_end(struct xs_req *r)
 
 	if (!arg || (strcmp(arg, "T") != 0 && strcmp(arg, "F") != 0))
 		return EINVAL;
+	/* Unknown: maybe committed by the xenond before a restart, which
+	 * died before answering; the guest's relay then asks again. */
+	if (!tx && arg[0] == 'T' &&
+	    xs_channel_was_committed(r->conn, r->hdr.tx_id))
+		return xs_ack(r);
 	if (!tx)
 		return ENOENT;
 	/* Whatever the outcome, the transaction is over. */
@@ -146,8 +156,10 @@ int xs_op_transaction_end(struct xs_req *r)
 		err = commit_quota(r);
 		if (!err)
 			err = xs_txn_commit(tx, r->view.db);
-		if (!err)
+		if (!err) {
+			xs_channel_committed(r->conn, xs_txn_id(tx));
 			xs_fire_queue(r->conn->srv, xs_txn_events(tx));
+		}
 		if (err && err != EAGAIN && err != ENOSPC)
 			log_error("xenstore: committing transaction %u of "
 				  "dom%u: %s", xs_txn_id(tx),

@@ -128,8 +128,10 @@ static int apply_watch(const struct xs_rec_op *op, struct xs_dwatches *dw)
 	case 'U':
 		xs_dwatch_del(dw, op->domid, op->path, op->token);
 		return 0;
+	case 'C':
+		return xs_dcommit_add(dw, op->domid, op->txid);
 	default:
-		xs_dwatch_del_domain(dw, op->domid);
+		xs_dwatch_forget_domain(dw, op->domid);
 		return 0;
 	}
 }
@@ -149,6 +151,7 @@ static int apply_op(const struct xs_rec_op *op, void *opaque)
 	case 'W':
 	case 'U':
 	case 'R':
+	case 'C':
 		return apply_watch(op, lc->dw);
 	default:
 		lc->ended = true;
@@ -385,6 +388,12 @@ void xs_persist_watch(struct xs_persist *p, char op, unsigned domid,
 		p->batch_lost = true;
 }
 
+void xs_persist_txmark(struct xs_persist *p, unsigned domid, uint32_t txid)
+{
+	if (p && xs_rec_commit(&p->batch, domid, txid) < 0)
+		p->batch_lost = true;
+}
+
 void xs_persist_commit(struct xs_persist *p)
 {
 	if (!p || (!xs_buf_len(&p->batch) && !p->batch_lost))
@@ -492,6 +501,15 @@ static int snap_watch(const struct xs_dwatch *w, void *opaque)
 	return xs_buf_len(&sc->payload) >= SNAP_CHUNK ? snap_chunk(sc) : 0;
 }
 
+static int snap_commit(unsigned domid, uint32_t txid, void *opaque)
+{
+	struct snap_ctx *sc = opaque;
+
+	if (xs_rec_commit(&sc->payload, domid, txid) < 0)
+		return ENOMEM;
+	return xs_buf_len(&sc->payload) >= SNAP_CHUNK ? snap_chunk(sc) : 0;
+}
+
 static int write_snapshot(struct xs_persist *p, uint64_t epoch, size_t *size)
 {
 	struct snap_ctx sc = { .fd = -1 };
@@ -509,6 +527,8 @@ static int write_snapshot(struct xs_persist *p, uint64_t epoch, size_t *size)
 		e = xs_store_walk(p->store, snap_node, &sc);
 	if (!e && p->dw)
 		e = xs_dwatch_each(p->dw, XS_DWATCH_ALL, snap_watch, &sc);
+	if (!e && p->dw)
+		e = xs_dcommit_each(p->dw, snap_commit, &sc);
 	if (!e)
 		e = xs_rec_end(&sc.payload) < 0 ? ENOMEM : snap_chunk(&sc);
 	if (!e && (fsync(sc.fd) < 0 || fstat(sc.fd, &sb) < 0))

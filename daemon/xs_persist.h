@@ -44,6 +44,8 @@ void xs_persist_del(struct xs_persist *p, const char *path);
 /* Record a durable watch change ('W' add, 'U' remove, 'R' all of domid). */
 void xs_persist_watch(struct xs_persist *p, char op, unsigned domid,
 		      const char *path, const char *token, size_t rel_prefix);
+/* Record that a transaction of domid's channel committed ('C'). */
+void xs_persist_txmark(struct xs_persist *p, unsigned domid, uint32_t txid);
 /* End of the request: its changes become one entry, queued for writing. */
 void xs_persist_commit(struct xs_persist *p);
 

@@ -117,6 +117,19 @@ int xs_rec_watch(struct xs_buf *b, char op, unsigned domid,
 	return 0;
 }
 
+int xs_rec_commit(struct xs_buf *b, unsigned domid, uint32_t txid)
+{
+	char *p = xs_buf_reserve(b, 9);
+
+	if (!p)
+		return -1;
+	p[0] = 'C';
+	le32(p + 1, domid);
+	le32(p + 5, txid);
+	b->tail += 9;
+	return 0;
+}
+
 int xs_rec_end(struct xs_buf *b)
 {
 	return xs_buf_append(b, "E", 1);
@@ -273,6 +286,12 @@ static bool parse_op(struct cursor *c, struct xs_rec_op *op)
 	case 'U':
 	case 'R':
 		return parse_watch(c, op);
+	case 'C':
+		if (!take(c, 8, &q))
+			return false;
+		op->domid = get32(q);
+		op->txid = get32(q + 4);
+		return true;
 	default:
 		return false;
 	}

@@ -13,6 +13,9 @@
  *   'U' u32 domid, u16 pathlen, path, u16 toklen, token
  *                             forget one durable watch
  *   'R' u32 domid             forget all durable watches of a domain
+ *                             (and its commit markers)
+ *   'C' u32 domid, u32 txid   a transaction of the domain's channel
+ *                             committed (xs_dwatch.h)
  *   'E'                       end of a snapshot
  * Integers are little-endian.  A torn or corrupt entry ends the file.
  */
@@ -32,10 +35,11 @@
 #define XS_REC_ENTRY_MAX (64u << 20)
 
 struct xs_rec_op {
-	char op;		/* 'P', 'D', 'W', 'U', 'R' or 'E' */
+	char op;		/* 'P', 'D', 'W', 'U', 'R', 'C' or 'E' */
 	const char *path;	/* nul-terminated */
 	const char *token;	/* 'W', 'U' */
-	unsigned domid;		/* 'W', 'U', 'R' */
+	unsigned domid;		/* 'W', 'U', 'R', 'C' */
+	uint32_t txid;		/* 'C' */
 	uint32_t rel_prefix;	/* 'W' */
 	const struct xs_perm *perms;
 	unsigned nperms;
@@ -53,6 +57,8 @@ int xs_rec_end(struct xs_buf *b);
 /* op 'W' (rel_prefix used), 'U' or 'R' (path and token unused). */
 int xs_rec_watch(struct xs_buf *b, char op, unsigned domid,
 		 const char *path, const char *token, uint32_t rel_prefix);
+
+int xs_rec_commit(struct xs_buf *b, unsigned domid, uint32_t txid);
 
 /* Append payload as a framed entry to out.  0 or -1 (ENOMEM). */
 int xs_rec_frame(struct xs_buf *out, const void *payload, size_t len);

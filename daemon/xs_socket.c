@@ -41,6 +41,8 @@ struct xs_socket {
 	struct client *clients, *dirty, *graveyard;
 	struct client **dirty_tail;
 	unsigned nclients;
+	pid_t peer_pid;			/* xs_socket_set_peer_pid */
+	bool refused_logged;
 	uint64_t round;
 	char buf[READ_CHUNK];
 };
@@ -190,10 +192,35 @@ static void replace_channel(struct xs_socket *s)
 	}
 }
 
+/* Is the peer the one process allowed (if any)?  Checked before the
+ * channel is replaced, so a refused dialler disturbs nothing. */
+static bool peer_allowed(struct xs_socket *s, int fd)
+{
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
+
+	if (!s->peer_pid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    cred.pid == s->peer_pid)
+		return true;
+	/* Once at warning level: a stray monitor retries twice a second. */
+	log_msg(s->refused_logged ? LOG_DEBUG : LOG_WARN,
+		"xenstore: domain %u channel: refusing a connection from pid "
+		"%d (the domain's monitor is pid %d)", s->opts.domid,
+		(int)cred.pid, (int)s->peer_pid);
+	s->refused_logged = true;
+	return false;
+}
+
 static void accept_one(struct xs_socket *s, int fd)
 {
 	struct client *cl;
 
+	if (!peer_allowed(s, fd)) {
+		close(fd);
+		return;
+	}
 	if (s->opts.channel)
 		replace_channel(s);
 	cl = calloc(1, sizeof(*cl));
@@ -396,6 +423,11 @@ struct xs_socket *xs_socket_listen(struct event_loop *loop,
 fail:
 	xs_socket_close(s);
 	return NULL;
+}
+
+void xs_socket_set_peer_pid(struct xs_socket *s, pid_t pid)
+{
+	s->peer_pid = pid;
 }
 
 void xs_socket_close(struct xs_socket *s)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "daemon/event_loop.h"
 #include "daemon/xs_server.h"
@@ -36,6 +37,12 @@ struct xs_socket *xs_socket_listen(struct event_loop *loop,
 				   struct xs_server *srv, const char *path,
 				   const struct xs_socket_opts *opts,
 				   char *err, size_t errlen);
+/* Serve only connections made by process pid (0: anyone).  For a
+ * domain's channel: its own xenon-vmm (SO_PEERCRED), so that another
+ * process dialling the path, such as a monitor left over from an earlier
+ * domain with the same id, is refused instead of replacing the channel
+ * over and over with the real one. */
+void xs_socket_set_peer_pid(struct xs_socket *s, pid_t pid);
 /* Close every client and the listener, and remove the socket file. */
 void xs_socket_close(struct xs_socket *s);
 

@@ -605,6 +605,13 @@ static void wait_pty_reader(struct chardev *cd)
 	int left, last = -1, stalled = 0, empty = 0;
 
 	for (int waited = 0; waited < CHARDEV_DRAIN_MS; waited++) {
+		/* What was just written to the master may still wait in the
+		 * tty's flip buffer, which FIONREAD does not count (it would
+		 * say 0, and the close lose it); polling the slave moves it
+		 * into the read buffer first. */
+		struct pollfd pfd = { .fd = cd->pty_slave, .events = POLLIN };
+
+		poll(&pfd, 1, 0);
 		if (ioctl(cd->pty_slave, FIONREAD, &left) < 0)
 			return;
 		empty = left <= 0 ? empty + 1 : 0;

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -25,6 +26,7 @@
 
 #define BACKOFF_FIRST_MS 20
 #define BACKOFF_MAX_MS   500
+#define STABLE_MS        1000
 
 struct chardev_unix {
 	const char *name;
@@ -35,9 +37,12 @@ struct chardev_unix {
 	bool want_out;          /* socket full: wait for EPOLLOUT */
 	bool logged_failure;    /* since the last connection */
 	bool want_reconnect;    /* chardev_reconnect() from any thread */
+	bool linking;           /* new connection, link callback not done:
+				 * nothing is sent yet (see try_connect) */
 	uint32_t events;        /* registered on fd */
 	int kick_fd, timer_fd;
 	unsigned backoff_ms;
+	uint64_t up_since_ms;   /* when the current connection was made */
 
 	uint8_t out[CHARDEV_OUT_BUF];
 	size_t out_head, out_len;
@@ -51,6 +56,14 @@ struct chardev_unix {
 	void *link_opaque;
 };
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void kick(struct chardev_unix *cu)
 {
 	uint64_t one = 1;
@@ -63,7 +76,8 @@ static void kick(struct chardev_unix *cu)
 
 static void flush_locked(struct chardev_unix *cu)
 {
-	while (cu->fd >= 0 && !cu->broken && !cu->want_out && cu->out_len) {
+	while (cu->fd >= 0 && !cu->broken && !cu->want_out && !cu->linking &&
+	       cu->out_len) {
 		size_t chunk = cu->out_len;
 		ssize_t n;
 
@@ -164,11 +178,16 @@ static void disconnect(struct chardev_unix *cu, const char *why)
 	main_loop_del_fd(fd);
 	pthread_mutex_lock(&cu->lock);
 	cu->fd = -1;
-	cu->broken = cu->want_out = false;
+	cu->broken = cu->want_out = cu->linking = false;
 	cu->events = 0;
 	cu->in_len = cu->in_head = 0;
 	pthread_mutex_unlock(&cu->lock);
 	close(fd);
+	/* Back to quick retries only after a connection that lasted: a peer
+	 * that accepts and closes at once (xenond refusing a monitor that
+	 * is not the domain's) is not hammered every 20 ms. */
+	if (now_ms() - cu->up_since_ms >= STABLE_MS)
+		cu->backoff_ms = BACKOFF_FIRST_MS;
 	log_warn("%s: lost %s (%s); reconnecting", cu->name, cu->path, why);
 	if (cu->link_fn)
 		cu->link_fn(cu->link_opaque, false);
@@ -214,17 +233,23 @@ static void try_connect(struct chardev_unix *cu)
 		arm_retry(cu);
 		return;
 	}
+	/* Held (linking) until the link callback is done: other threads
+	 * may write from the moment fd is set, and what they queue, like
+	 * what the last connection left, must wait for the device to
+	 * re-queue or drop it, or the peer could get a message twice or
+	 * the tail of a torn one. */
 	pthread_mutex_lock(&cu->lock);
 	cu->fd = fd;
+	cu->linking = true;
 	cu->events = EPOLLIN | EPOLLRDHUP;
 	pthread_mutex_unlock(&cu->lock);
-	cu->backoff_ms = BACKOFF_FIRST_MS;
+	cu->up_since_ms = now_ms();
 	cu->logged_failure = false;
 	log_info("%s: connected to %s", cu->name, cu->path);
-	/* The device may re-queue or drop what is waiting before it goes. */
 	if (cu->link_fn)
 		cu->link_fn(cu->link_opaque, true);
 	pthread_mutex_lock(&cu->lock);
+	cu->linking = false;
 	flush_locked(cu);
 	update_events_locked(cu);
 	broken = cu->broken;

@@ -4,6 +4,9 @@
  *
  * - Connecting is retried with a short backoff (20 ms doubling to
  *   500 ms), at start-up too, so the peer may start later or restart.
+ *   The backoff starts again at 20 ms only after a connection that
+ *   lasted a second, so a peer that keeps closing at once is not
+ *   hammered.
  * - Output is queued in a ring (CHARDEV_OUT_BUF) and sent at once when
  *   possible, from whatever thread writes; what the peer has not taken
  *   when it goes stays queued for the next connection unless the device
@@ -13,7 +16,8 @@
  *   when the connection drops belonged to that connection and is
  *   forgotten.
  * - The link callback runs on the main thread when a connection is made
- *   (before anything queued is sent on it) and when it is lost.
+ *   (before anything queued is sent on it, by any thread) and when it is
+ *   lost.
  */
 #ifndef XENON_CHARDEV_UNIX_H
 #define XENON_CHARDEV_UNIX_H

@@ -10,10 +10,11 @@
  * is forgotten and, on reconnection, every pending request is sent again,
  * so the guest gets exactly one whole reply per request and no torn
  * message.  A request re-sent after xenond had already carried it out is
- * carried out twice: harmless for reads, writes, mkdir, rm and a WATCH
- * (xenond acknowledges a WATCH it re-armed); an UNWATCH then answers
- * ENOENT, and a transaction's requests ENOENT (its id died with xenond),
- * which guests handle by starting the transaction again.
+ * carried out twice: harmless for reads, writes, mkdir, rm, a WATCH
+ * (xenond acknowledges a WATCH it re-armed) and a commit (xenond
+ * acknowledges a TRANSACTION_END it committed); an UNWATCH then answers
+ * ENOENT, and the requests of a transaction still open ENOENT (its id
+ * died with xenond), which guests handle by starting it again.
  *
  * Pending requests are bounded (XS_RELAY_PENDING_MAX); past that the
  * relay takes no more guest bytes until replies come (backpressure).

@@ -54,7 +54,9 @@ bool power_button_init(void)
 	if (vector < 0)
 		return false;
 	en = (uint16_t)(acpi.pm1a_evt + acpi.pm1_evt_len / 2);
-	take_status();	/* a press from before we listened is stale */
+	/* A press from before we listened is kept: the monitor starts with
+	 * PWRBTN_STS clear and exits on reset, so it was made during this
+	 * boot (the toolstack asking a guest still starting up to stop). */
 	outw(en, (uint16_t)(inw(en) | PM1_PWRBTN));
 	ioapic_write(IOAPIC_REDIR(acpi.sci_int) + 1, lapic_id() << 24);
 	ioapic_write(IOAPIC_REDIR(acpi.sci_int),

@@ -11,7 +11,8 @@
 
 /* False without ACPI PM1 event registers or an IOAPIC. */
 bool power_button_init(void);
-/* Has the button been pressed since init?  (Looks at PM1_STS too.) */
+/* Has the button been pressed since the domain started (also before
+ * init)?  Looks at PM1_STS too. */
 bool power_button_pressed(void);
 
 #endif

@@ -30,7 +30,11 @@ static bool check(int err, const char *step)
 }
 
 /* Read control/shutdown and clear it in one transaction, as Linux does,
- * so that a request is taken exactly once.  val is "" when empty. */
+ * so that a request is taken exactly once.  val is "" when empty.
+ * ENOENT inside the transaction means the node is missing or xenond lost
+ * the transaction in a restart (its id is unknown now); the commit tells
+ * which, and a lost transaction is started again like a conflicting one.
+ * A commit xenond carried out before dying still answers OK. */
 static int take_request(char *val, size_t cap)
 {
 	for (int tries = 0; tries < 10; tries++) {
@@ -48,10 +52,12 @@ static int take_request(char *val, size_t cap)
 			err = xs_write_str(tx, SHUTDOWN_NODE, "");
 		if (err) {
 			xs_transaction_end(tx, false);
+			if (err == XS_ENOENT)	/* a write: the tx is gone */
+				continue;
 			return err;
 		}
 		err = xs_transaction_end(tx, true);
-		if (err != XS_EAGAIN)
+		if (err != XS_EAGAIN && err != XS_ENOENT)
 			return err;
 	}
 	return XS_EAGAIN;
@@ -266,6 +272,11 @@ void scn_domu(void)
 	int err;
 
 	timer_init();
+	/* Listen to the power button first: xenond presses it when the
+	 * guest has not advertised control/feature-poweroff yet, as while
+	 * the requests below wait for a restarted xenond; serve() acts on
+	 * such a press once the guest is up. */
+	power_button_init();
 	err = xs_init();
 	if (err == XS_EIO && !xs_present()) {
 		idle_without_store();

@@ -14,7 +14,9 @@ XM=$B/xm
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 start_xenond() {
-	$B/xenond --foreground --state-dir "$S/state" --socket "$XENOND_SOCKET" \
+	# its own session: a SIGTERM to the script's process group (timeout,
+	# Ctrl-C) must leave it to cleanup() to destroy the domains first
+	setsid $B/xenond --foreground --state-dir "$S/state" --socket "$XENOND_SOCKET" \
 		--xenstore-socket "$XENSTORED_PATH" --log-dir "$S/log" \
 		>>"$S/xenond.log" 2>&1 &
 	XENOND_PID=$!

@@ -2,9 +2,11 @@
 (and xl) binary, booting test-guest domains under KVM."""
 import json
 import os
+import pathlib
 import pty
 import select
 import signal
+import socket
 import subprocess
 import time
 
@@ -124,13 +126,14 @@ def test_kill9_xenond_and_restart_finds_domains(toolstack):
     assert toolstack.vmm_pids() == []
 
 
-def alive(pid):
-    """Running, not a zombie (nobody may reap a VMM whose xenond died)."""
+def running(pid):
+    """Not yet a zombie: a killed process leaves pgrep's sight (its
+    command line) before it has finished exiting."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
 
 
 def test_domain_that_ends_while_xenond_is_down(toolstack):
@@ -140,7 +143,7 @@ def test_domain_that_ends_while_xenond_is_down(toolstack):
     for pid in pids:
         os.kill(pid, signal.SIGKILL)      # it dies while nobody watches
     deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in pids):
+    while any(running(pid) for pid in pids):
         assert time.monotonic() < deadline
         time.sleep(0.02)
     toolstack.restart()
@@ -446,3 +449,69 @@ def test_bad_disk_is_refused_before_start(toolstack):
     assert out.returncode == 1
     assert "/nonexistent/x.img" in out.stderr
     assert "nodisk" not in toolstack.domains()
+def test_kill9_xenond_while_guest_starts_up(toolstack):
+    # xenond dies while the guest's first requests (RESET_WATCHES, reads,
+    # data/status, control/feature-*, the control/shutdown watch, the
+    # transaction that looks at control/shutdown) are in flight.  Each
+    # must get one real answer after the restart, so the guest finishes
+    # starting, advertises poweroff and does it when asked.  On even
+    # rounds `xm shutdown` comes at once, maybe before the guest has
+    # advertised anything: then xenond presses the power button, which a
+    # guest still starting up must not ignore.
+    for i, delay in enumerate((0, 0.005, 0.02, 0.05, 0, 0.01, 0.03, 0.1)):
+        name = f"early{i}"
+        domid = toolstack.create(name, test="domu")
+        time.sleep(delay)
+        toolstack.kill9()
+        toolstack.restart()
+        base = f"/local/domain/{domid}"
+        if i % 2:
+            wait_store(toolstack, f"{base}/data/status", "running",
+                       timeout=5)
+            assert toolstack.tool("read", f"{base}/control/"
+                                  "feature-poweroff").stdout == "1\n"
+        t0 = time.monotonic()
+        toolstack.xm("shutdown", "-w", name, timeout=10)
+        took = time.monotonic() - t0
+        log = toolstack.console_log(name)
+        assert "status=pass" in log, f"delay {delay}:\n{log}"
+        assert took < 5, f"delay {delay}: shutdown took {took:.1f} s"
+        if i % 2:
+            assert "action=poweroff" in log, f"delay {delay}:\n{log}"
+    assert "dropping the previous connection" not in toolstack.log()
+
+
+def test_adopted_domain_is_released_on_destroy(toolstack):
+    # A restarted xenond introduces the domains it adopts; releasing one
+    # (xm destroy) then fires @releaseDomain and forgets its durable
+    # watches, as for a domain this xenond created.
+    domid = toolstack.create("adopted", test="domu")
+    wait_store(toolstack, f"/local/domain/{domid}/data/status", "running")
+    toolstack.kill9()
+    toolstack.restart()
+    with toolstack.client() as c:
+        c.watch("@releaseDomain", "rel")
+        assert c.wait_event() == ("@releaseDomain", "rel")
+        toolstack.xm("destroy", "adopted")
+        assert c.wait_event() == ("@releaseDomain", "rel")
+    assert "domain %d released" % domid in toolstack.log()
+
+
+def test_channel_refuses_other_processes(toolstack):
+    # Only the domain's own monitor may use its channel: another process
+    # dialling the socket (a monitor left over from an earlier domain with
+    # this id) is refused and the guest's channel is not disturbed.
+    domid = toolstack.create("guarded", test="domu")
+    base = f"/local/domain/{domid}"
+    wait_store(toolstack, f"{base}/data/status", "running")
+    path = toolstack.state / "domains" / str(domid) / "xenstore.sock"
+    for _ in range(3):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(str(path))
+            assert s.recv(64) == b""          # closed at once
+    log = toolstack.log()
+    assert f"refusing a connection from pid {os.getpid()}" in log
+    assert "dropping the previous connection" not in log
+    toolstack.xm("shutdown", "-w", "guarded", timeout=10)
+    assert "action=poweroff" in toolstack.console_log("guarded")

@@ -334,6 +334,123 @@ static void test_record_watch_ops(void **state)
 	xs_buf_free(&file);
 }
 
+/* A commit whose reply xenond did not send before it died: the relay sends
+ * the TRANSACTION_END again and it is acknowledged, not ENOENT, so the
+ * guest does not start again a transaction that took effect (it would
+ * find control/shutdown already cleared and lose the request).  Also
+ * after a snapshot; an id never committed still gets ENOENT. */
+static void test_resent_commit_acknowledged(void **state)
+{
+	struct fx *f = *state;
+	struct tconn *g = channel(f, 0);
+	uint32_t tx = t_tx_start(g, NULL), open_tx, next;
+	char v[16];
+
+	assert_int_equal(t_write(g, tx, "data/t", "1"), 0);
+	assert_int_equal(t_tx_end(g, tx, true), 0);
+	open_tx = t_tx_start(g, NULL);
+	assert_true(open_tx > tx);
+	t_conn_free(g);
+	restart(f);
+	g = channel(f, 0);
+	assert_int_equal(t_tx_end(g, tx, true), 0);
+	assert_int_equal(t_tx_end(g, tx, true), 0);	/* a second restart */
+	assert_int_equal(t_tx_end(g, open_tx, true), ENOENT);
+	assert_int_equal(t_tx_end(g, tx, false), ENOENT);
+	assert_int_equal(t_read(g, 0, "data/t", v, sizeof(v)), 0);
+	assert_string_equal(v, "1");
+	/* new ids never repeat a committed one */
+	next = t_tx_start(g, NULL);
+	assert_true(next > tx);
+	assert_int_equal(t_tx_end(g, next, false), 0);
+	assert_int_equal(t_req1(f->dom0, XS_CONTROL, 0, "compact", NULL), 0);
+	t_conn_free(g);
+	restart(f);
+	g = channel(f, 0);
+	assert_int_equal(t_tx_end(g, tx, true), 0);
+	assert_true(t_tx_start(g, NULL) > tx);
+	t_conn_free(g);
+}
+
+/* Only channels have them, and RESET_WATCHES (a new boot of the guest)
+ * and the domain's release forget them. */
+static void test_commit_markers_forgotten(void **state)
+{
+	struct fx *f = *state;
+	struct tconn *g = channel(f, 0);
+	uint32_t tx = t_tx_start(g, NULL), tx0 = t_tx_start(f->dom0, NULL);
+
+	assert_int_equal(t_tx_end(g, tx, true), 0);
+	assert_int_equal(t_tx_end(f->dom0, tx0, true), 0);
+	assert_int_equal(t_req(g, XS_RESET_WATCHES, 0, "", 0, NULL), 0);
+	t_conn_free(g);
+	restart(f);
+	g = channel(f, 0);
+	assert_int_equal(t_tx_end(g, tx, true), ENOENT);
+	assert_int_equal(t_tx_end(f->dom0, tx0, true), ENOENT);
+	tx = t_tx_start(g, NULL);
+	assert_int_equal(t_tx_end(g, tx, true), 0);
+	t_conn_free(g);
+	assert_int_equal(xs_server_release(f->srv, DOM), 0);
+	restart(f);
+	g = channel(f, 0);
+	assert_int_equal(t_tx_end(g, tx, true), ENOENT);
+	t_conn_free(g);
+}
+
+/* A reconnection of xenon-vmm to the same daemon: ids go on, and a
+ * commit made on the old connection is acknowledged on the new one. */
+static void test_commit_across_reconnection(void **state)
+{
+	struct fx *f = *state;
+	struct tconn *g = channel(f, 0);
+	uint32_t tx = t_tx_start(g, NULL);
+
+	assert_int_equal(t_tx_end(g, tx, true), 0);
+	t_conn_free(g);
+	g = channel(f, 0);
+	assert_int_equal(t_tx_end(g, tx, true), 0);
+	assert_true(t_tx_start(g, NULL) > tx);
+	t_conn_free(g);
+}
+
+static int log_commit_op(const struct xs_rec_op *op, void *opaque)
+{
+	struct wlog *l = opaque;
+	size_t n = strlen(l->text);
+
+	snprintf(l->text + n, sizeof(l->text) - n, "%c%u:%u;", op->op,
+		 op->domid, op->txid);
+	return 0;
+}
+
+static void test_record_commit_op(void **state)
+{
+	struct xs_buf payload = { 0 }, file = { 0 };
+	struct xs_rec_result res;
+	struct wlog l = { "" };
+
+	(void)state;
+	assert_int_equal(xs_rec_commit(&payload, 5, 0x80000001u), 0);
+	assert_int_equal(xs_rec_commit(&payload, 7, 3), 0);
+	xs_rec_frame(&file, xs_buf_peek(&payload), xs_buf_len(&payload));
+	xs_rec_replay(xs_buf_peek(&file), xs_buf_len(&file), log_commit_op,
+		      &l, &res);
+	assert_null(res.bad);
+	assert_string_equal(l.text, "C5:2147483649;C7:3;");
+	for (size_t cut = 1; cut < 9; cut++) {
+		struct xs_buf f2 = { 0 };
+
+		xs_rec_frame(&f2, xs_buf_peek(&payload), cut);
+		xs_rec_replay(xs_buf_peek(&f2), xs_buf_len(&f2), log_commit_op,
+			      &l, &res);
+		assert_non_null(res.bad);
+		xs_buf_free(&f2);
+	}
+	xs_buf_free(&payload);
+	xs_buf_free(&file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +469,13 @@ int main(void)
 		cmocka_unit_test(test_reconnect_same_daemon),
 		cmocka_unit_test(test_dwatch_set),
 		cmocka_unit_test(test_record_watch_ops),
+		cmocka_unit_test_setup_teardown(
+			test_resent_commit_acknowledged, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_commit_markers_forgotten, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_commit_across_reconnection, setup, teardown),
+		cmocka_unit_test(test_record_commit_op),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
