@@ -109,6 +109,7 @@ static void domain_free(struct domain *d)
 	free(d->config_text);
 	free(d->config_source);
 	json_decref(d->overrides);
+	json_decref(d->guest_nodes);
 	free(d);
 }
 
@@ -413,6 +414,7 @@ struct domain *domain_restore(struct domain_manager *m, const char *path,
 			d->domid = alloc_domid(m);
 		if (!domain_find_name(m, d->name) && !uuid_in_use(m, d->uuid))
 			domain_import_watches(m, rec, d->domid);
+		d->guest_nodes = json_incref(json_object_get(rec, "guest_nodes"));
 	}
 	json_decref(rec);
 	if (!d) {
@@ -493,6 +495,7 @@ struct domain *domain_receive(struct domain_manager *m, json_t *record,
 	if (!d->domid || domain_find_id(m, d->domid))
 		d->domid = alloc_domid(m);
 	domain_import_watches(m, record, d->domid);
+	d->guest_nodes = json_incref(json_object_get(record, "guest_nodes"));
 	if (make_dir(d, err, errlen) < 0) {
 		close(sock);
 		d->incoming_fd = -1;

@@ -47,3 +47,5 @@ bench-xenstore: $(BUILD)/xenond $(BUILD)/xenstore_bench
 
 # Keep the shared test client object between test builds.
 .SECONDARY: $(BUILD)/obj/tests/unit/test_xenstore_util.o
+# a guest's own store nodes across save/restore and migration
+XENOND_SRCS += daemon/xs_node_export.c daemon/domain_guest_nodes.c

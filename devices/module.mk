@@ -2,7 +2,7 @@
 VMM_SRCS += devices/devices.c devices/chardev.c devices/serial_16550.c \
 	    devices/pci.c devices/virtio_pci.c devices/virtqueue.c \
 	    devices/virtio_console.c devices/chardev_unix.c devices/xs_relay.c \
-	    devices/xs_channel.c
+	    devices/xs_channel.c devices/xs_relay_state.c
 # virtio-net on TAP (docs/devices.md "virtio-net")
 VMM_SRCS += devices/virtio_net.c devices/virtio_net_hdr.c devices/net_tap.c \
 	    devices/net_rate_limit.c devices/net_vif.c

@@ -540,6 +540,17 @@ int virtio_queue_pop(struct virtio_dev *vdev, unsigned q, struct virtq_elem *e)
 	return ret;
 }
 
+bool virtio_queue_unpop(struct virtio_dev *vdev, unsigned q)
+{
+	struct vpci_queue *vq = &VP(vdev)->queues[q];
+
+	if (q >= vdev->ops->num_queues || !vq->enabled ||
+	    vq->vq.last_avail == vq->vq.used_idx)
+		return false;
+	vq->vq.last_avail--;
+	return true;
+}
+
 void virtio_queue_push(struct virtio_dev *vdev, unsigned q,
 		       const struct virtq_elem *e, uint32_t written)
 {
