@@ -938,6 +938,10 @@ static void apply_queue(struct virtio_pci *vp, struct vpci_queue *q,
 	q->enabled = true;
 	q->vq.last_avail = s->last_avail;
 	q->vq.used_idx = s->used_idx;
+	/* Setting up zeroed the used ring's index in guest RAM, which the
+	 * saved RAM had at used_idx: the guest would see 65536 - used_idx
+	 * new entries (garbage) before the next push. */
+	__atomic_store_n(&q->vq.used->idx, s->used_idx, __ATOMIC_RELEASE);
 	q->vq.signalled_used = s->signalled_used;
 	q->vq.signalled_valid = s->signalled_valid;
 	q->vq.broken = s->broken;

@@ -1,31 +1,77 @@
 """Device state across save/restore and migration: the xenstore channel
-continues exactly where it was (docs/save-format.md, "device state")."""
+continues exactly where it was, and the nodes the guest wrote into its
+own store tree come with it (docs/save-format.md, "device state")."""
 import time
 
 import pytest
 
+from test_toolstack_migrate import hosts  # noqa: F401 (fixture)
 from toolstack_helpers import toolstack  # noqa: F401 (fixture)
 
 
-def wait_store(toolstack, path, value, timeout=20):
+def wait_store(ts, path, pred, timeout=20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        out = toolstack.tool("read", path, check=False)
-        if out.returncode == 0 and out.stdout.strip() == value:
-            return
+        out = ts.tool("read", path, check=False)
+        if out.returncode == 0 and pred(out.stdout.strip()):
+            return out.stdout.strip()
         time.sleep(0.05)
-    pytest.fail(f"{path} never became {value!r}")
+    pytest.fail(f"{path} never satisfied {pred}:\n{ts.log()[-2000:]}")
+
+
+def heartbeat(ts, domid, above=0):
+    v = wait_store(ts, f"/local/domain/{domid}/data/heartbeat",
+                   lambda v: v.isdigit() and int(v) > above)
+    return int(v)
+
+
+def shut_down(ts, name):
+    out = ts.xm("shutdown", "-w", name, timeout=30, check=False)
+    log = ts.console_log(name)
+    assert out.returncode == 0, (out.stderr, log, ts.log()[-2000:])
+    assert name not in ts.domains()
+    # through the guest's store client (its watch), not the ACPI button
+    assert "status=pass" in log and "action=poweroff" in log, \
+        (log[-2000:], ts.vmm_logs()[-3000:], ts.log()[-3000:])
 
 
 def test_domu_save_restore_then_shutdown(toolstack):
     domid = toolstack.create("sr", test="domu")
-    wait_store(toolstack, f"/local/domain/{domid}/data/status", "running")
+    beat = heartbeat(toolstack, domid)
     path = toolstack.tmp / "sr.sav"
     toolstack.xm("save", "sr", path)
     toolstack.xm("restore", path)
-    out = toolstack.xm("shutdown", "-w", "sr", timeout=30, check=False)
-    assert out.returncode == 0, (out.stderr, toolstack.console_log("sr"),
-                                 toolstack.vmm_logs()[-3000:])
-    assert "sr" not in toolstack.domains()
-    log = toolstack.console_log("sr")
-    assert "status=pass" in log and "action=poweroff" in log, log[-2000:]
+    new = toolstack.domains()["sr"]["domid"]
+    assert toolstack.tool("read", f"/local/domain/{new}/control/"
+                          "feature-poweroff").stdout == "1\n"
+    heartbeat(toolstack, new, beat)        # its store writes carry on
+    shut_down(toolstack, "sr")
+
+
+def test_domu_saved_during_store_traffic(toolstack):
+    # save several times while the guest writes its heartbeat: some
+    # saves fall between a request and its reply
+    domid = toolstack.create("busy", test="domu")
+    beat = heartbeat(toolstack, domid)
+    path = toolstack.tmp / "busy.sav"
+    for i in range(3):
+        toolstack.xm("save", "-c", "busy", path)
+        beat = heartbeat(toolstack, domid, beat)
+    toolstack.xm("destroy", "busy")
+    toolstack.xm("restore", path)
+    heartbeat(toolstack, toolstack.domains()["busy"]["domid"], 0)
+    shut_down(toolstack, "busy")
+
+
+def test_domu_live_migrate_then_shutdown(hosts):
+    a, b = hosts("a"), hosts("b")
+    domid = a.create("mig", test="domu")
+    beat = heartbeat(a, domid)
+    a.xm("migrate", "--live", "--port", b.port, "mig", "127.0.0.1")
+    assert "mig" not in a.domains()
+    new = b.domains()["mig"]["domid"]
+    heartbeat(b, new, 0)
+    assert b.tool("read", f"/local/domain/{new}/control/"
+                  "feature-poweroff").stdout == "1\n"
+    assert beat >= 1
+    shut_down(b, "mig")
