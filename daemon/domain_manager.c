@@ -457,7 +457,6 @@ static void incoming_poll(void *opaque)
 	d->ready_timer = NULL;
 	d->incoming = false;
 	d->paused = false;
-	domain_store_create(d);
 	if (domain_attach_services(d, err, sizeof(err)) < 0)
 		log_warn("domain %s: %s", d->name, err);
 	domain_record_save(d);
@@ -507,8 +506,14 @@ struct domain *domain_receive(struct domain_manager *m, json_t *record,
 	d->incoming = true;
 	d->start_time = wall_now();
 	domain_link(m, d);
-	if (open_xs_channel(d, err, errlen) < 0 ||
-	    domain_vmm_spawn(d, err, errlen) < 0 || domain_watch_pid(d) < 0) {
+	if (open_xs_channel(d, err, errlen) < 0) {
+		domain_cleanup(d);
+		return NULL;
+	}
+	/* Before the VMM connects: its guest runs from the moment the
+	 * migration ends, and its re-armed watches fire at once. */
+	domain_store_create(d);
+	if (domain_vmm_spawn(d, err, errlen) < 0 || domain_watch_pid(d) < 0) {
 		domain_cleanup(d);
 		return NULL;
 	}
