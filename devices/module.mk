@@ -5,7 +5,7 @@ VMM_SRCS += devices/devices.c devices/chardev.c devices/serial_16550.c \
 	    devices/xs_channel.c devices/xs_relay_state.c
 # virtio-net on TAP (docs/devices.md "virtio-net")
 VMM_SRCS += devices/virtio_net.c devices/virtio_net_hdr.c devices/net_tap.c \
-	    devices/net_rate_limit.c devices/net_vif.c
+	    devices/net_rate_limit.c devices/net_vif.c devices/net_announce.c
 UNIT_TESTS += tests/unit/test_virtio_net.c
 test_virtio_net_SRCS := devices/virtio_net.c devices/virtio_net_hdr.c \
 			devices/net_rate_limit.c devices/net_tap.c \

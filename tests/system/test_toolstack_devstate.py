@@ -1,6 +1,8 @@
 """Device state across save/restore and migration: the xenstore channel
 continues exactly where it was, and the nodes the guest wrote into its
 own store tree come with it (docs/save-format.md, "device state")."""
+import os
+import socket
 import subprocess
 import time
 
@@ -100,3 +102,49 @@ def test_blk_saved_in_the_middle_of_io(toolstack):
     log = toolstack.console_log("io")
     assert "test=blk-pattern status=pass" in log, log[-2000:]
     assert "blk flushed sectors=65536" in log
+
+
+# ---- virtio-net: the restored guest is announced on its TAP ---------------
+
+ETH_P_ALL = 0x0003
+MAC = "00:16:3e:0a:0b:0d"
+
+
+def frames(sock, seconds):
+    got, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            got.append(sock.recv(2048))
+        except socket.timeout:
+            break
+    return got
+
+
+def is_announce(f):
+    mac = bytes.fromhex(MAC.replace(":", ""))
+    return (f[:6] == b"\xff" * 6 and f[6:12] == mac and
+            f[12:14] in (b"\x80\x35", b"\x08\x06") and f[22:28] == mac)
+
+
+def test_net_restore_announces_the_mac(toolstack):
+    tap = f"xann{os.getpid() % 10000}"
+    subprocess.run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"],
+                   check=True)
+    try:
+        toolstack.create("ann", test="net-echo", extra="timeout=60",
+                         vif=[f"mac={MAC},vifname={tap}"])
+        toolstack.wait_console("ann", "net ready")
+        with socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                           socket.htons(ETH_P_ALL)) as s:
+            s.bind((tap, 0))
+            path = toolstack.tmp / "ann.sav"
+            toolstack.xm("save", "ann", path)
+            assert not [f for f in frames(s, 0.2) if is_announce(f)]
+            toolstack.xm("restore", path)
+            got = [f for f in frames(s, 3) if is_announce(f)]
+        assert got, "no RARP/ARP for the guest's MAC after the restore"
+        assert toolstack.domains()["ann"]
+    finally:
+        toolstack.xm("destroy", "ann", check=False)
+        subprocess.run(["ip", "link", "del", tap])
