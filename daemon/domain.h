@@ -64,6 +64,7 @@ struct domain {
 
 	struct console *console;
 	struct xs_domain_socket *xs_chan;
+	json_t *guest_nodes;        /* restored: its own store nodes, to write */
 	struct domain *next;
 };
 
@@ -127,6 +128,9 @@ void domain_import_watches(struct domain_manager *m, json_t *rec,
 struct domain *domain_receive(struct domain_manager *m, json_t *record,
 			      int sock, char *err, size_t errlen);
 /* The domain record in a save file (a new reference), or NULL with err. */
+/* The guest's own store nodes (domain_guest_nodes.c). */
+json_t *domain_guest_nodes_export(const struct domain *d);
+void domain_guest_nodes_write(struct domain *d);
 json_t *save_file_domain(const char *path, char *err, size_t errlen);
 struct api_call;
 /* Management op "save": a deferred reply (NULL) or an error reply. */

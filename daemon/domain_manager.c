@@ -109,6 +109,7 @@ static void domain_free(struct domain *d)
 	free(d->config_text);
 	free(d->config_source);
 	json_decref(d->overrides);
+	json_decref(d->guest_nodes);
 	free(d);
 }
 
@@ -417,6 +418,7 @@ struct domain *domain_restore(struct domain_manager *m, const char *path,
 			d->domid = alloc_domid(m);
 		if (!domain_find_name(m, d->name) && !uuid_in_use(m, d->uuid))
 			domain_import_watches(m, rec, d->domid);
+		d->guest_nodes = json_incref(json_object_get(rec, "guest_nodes"));
 	}
 	json_decref(rec);
 	if (!d) {
@@ -459,7 +461,6 @@ static void incoming_poll(void *opaque)
 	d->ready_timer = NULL;
 	d->incoming = false;
 	d->paused = false;
-	domain_store_create(d);
 	if (domain_attach_services(d, err, sizeof(err)) < 0)
 		log_warn("domain %s: %s", d->name, err);
 	domain_record_save(d);
@@ -497,6 +498,7 @@ struct domain *domain_receive(struct domain_manager *m, json_t *record,
 	if (!d->domid || domain_find_id(m, d->domid))
 		d->domid = alloc_domid(m);
 	domain_import_watches(m, record, d->domid);
+	d->guest_nodes = json_incref(json_object_get(record, "guest_nodes"));
 	if (make_dir(d, err, errlen) < 0) {
 		close(sock);
 		d->incoming_fd = -1;
@@ -508,8 +510,14 @@ struct domain *domain_receive(struct domain_manager *m, json_t *record,
 	d->incoming = true;
 	d->start_time = wall_now();
 	domain_link(m, d);
-	if (open_xs_channel(d, err, errlen) < 0 ||
-	    domain_vmm_spawn(d, err, errlen) < 0 || domain_watch_pid(d) < 0) {
+	if (open_xs_channel(d, err, errlen) < 0) {
+		domain_cleanup(d);
+		return NULL;
+	}
+	/* Before the VMM connects: its guest runs from the moment the
+	 * migration ends, and its re-armed watches fire at once. */
+	domain_store_create(d);
+	if (domain_vmm_spawn(d, err, errlen) < 0 || domain_watch_pid(d) < 0) {
 		domain_cleanup(d);
 		return NULL;
 	}

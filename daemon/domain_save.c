@@ -86,6 +86,7 @@ json_t *domain_portable_record(const struct domain *d)
 
 	xs_server_watch_export(d->mgr->xs, d->domid, add_watch, w);
 	json_object_set_new(rec, "watches", w);
+	json_object_set_new(rec, "guest_nodes", domain_guest_nodes_export(d));
 	return rec;
 }
 

@@ -222,6 +222,7 @@ int domain_store_create(struct domain *d)
 	write_vm_tree(&c, d, vm);
 	write_disks(&c, d);
 	write_vifs(&c, d);
+	domain_guest_nodes_write(d);
 	if (c.rc < 0)
 		log_error("domain %s: xenstore layout incomplete: %s", d->name,
 			  strerror(-c.rc));

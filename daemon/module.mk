@@ -52,3 +52,6 @@ bench-xenstore: $(BUILD)/xenond $(BUILD)/xenstore_bench
 UNIT_TESTS += tests/unit/test_daemon_helpers.c
 test_daemon_helpers_SRCS := daemon/proc_stat.c daemon/relocation_auth.c
 test_daemon_helpers_LIBS := -lcrypto
+
+# a guest's own store nodes across save/restore and migration
+XENOND_SRCS += daemon/xs_node_export.c daemon/domain_guest_nodes.c

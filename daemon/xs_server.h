@@ -55,6 +55,13 @@ void xs_server_watch_export(struct xs_server *srv, unsigned domid,
 			    void (*fn)(void *opaque, const char *path,
 				       const char *token, size_t rel_prefix),
 			    void *opaque);
+/* Nodes below prefix (parents first) whose owner is `owner`: fn gets
+ * each one's path relative to prefix and its value. */
+void xs_server_node_export(struct xs_server *srv, const char *prefix,
+			   unsigned owner,
+			   void (*fn)(void *opaque, const char *rel,
+				      const char *value, size_t vlen),
+			   void *opaque);
 int xs_server_watch_import(struct xs_server *srv, unsigned domid,
 			   const char *path, const char *token,
 			   size_t rel_prefix);

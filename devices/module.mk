@@ -2,15 +2,16 @@
 VMM_SRCS += devices/devices.c devices/chardev.c devices/serial_16550.c \
 	    devices/pci.c devices/virtio_pci.c devices/virtqueue.c \
 	    devices/virtio_console.c devices/chardev_unix.c devices/xs_relay.c \
-	    devices/xs_channel.c
+	    devices/xs_channel.c devices/xs_relay_state.c
 # virtio-net on TAP (docs/devices.md "virtio-net")
 VMM_SRCS += devices/virtio_net.c devices/virtio_net_hdr.c devices/net_tap.c \
-	    devices/net_rate_limit.c devices/net_vif.c
+	    devices/net_rate_limit.c devices/net_vif.c devices/net_announce.c
 UNIT_TESTS += tests/unit/test_virtio_net.c
 test_virtio_net_SRCS := devices/virtio_net.c devices/virtio_net_hdr.c \
 			devices/net_rate_limit.c devices/net_tap.c \
 			devices/virtio_pci.c devices/virtqueue.c devices/pci.c \
-			vmm/io_bus.c vmm/guest_memory.c vmm/main_loop.c
+			vmm/io_bus.c vmm/guest_memory.c vmm/main_loop.c \
+			devices/net_announce.c
 
 UNIT_TESTS += tests/unit/test_virtqueue.c tests/unit/test_pci.c \
 	      tests/unit/test_virtio_pci.c tests/unit/test_serial.c \
@@ -19,7 +20,8 @@ UNIT_TESTS += tests/unit/test_virtqueue.c tests/unit/test_pci.c \
 test_virtqueue_SRCS := devices/virtqueue.c vmm/guest_memory.c
 test_pci_SRCS := devices/pci.c vmm/io_bus.c
 test_virtio_pci_SRCS := devices/virtio_pci.c devices/virtqueue.c devices/pci.c \
-			vmm/io_bus.c vmm/guest_memory.c vmm/main_loop.c
+			vmm/io_bus.c vmm/guest_memory.c vmm/main_loop.c \
+			devices/net_announce.c
 test_serial_SRCS := devices/serial_16550.c devices/chardev.c \
 		    devices/chardev_unix.c vmm/main_loop.c \
 		    vmm/io_bus.c
@@ -123,3 +125,7 @@ fuzz-virtio-blk: build/fuzz/fuzz_virtio_blk
 		build/fuzz/corpus-virtio-blk
 
 .PHONY: fuzz-virtio-blk
+# saved device state (docs/save-format.md "Device state")
+UNIT_TESTS += tests/unit/test_devstate.c
+test_devstate_SRCS := devices/xs_relay.c devices/xs_relay_state.c \
+		      devices/net_announce.c

@@ -122,6 +122,9 @@ bool virtio_queue_ready(struct virtio_dev *vdev, unsigned q);
  * malformed chain marks the device broken and returns 0.
  */
 int virtio_queue_pop(struct virtio_dev *vdev, unsigned q, struct virtq_elem *e);
+/* Loading saved state (vp->lock held): give the last chain popped and
+ * not pushed back to queue q, to be popped again; false if none. */
+bool virtio_queue_unpop(struct virtio_dev *vdev, unsigned q);
 /* Return a chain with `written` bytes written into its writable part. */
 void virtio_queue_push(struct virtio_dev *vdev, unsigned q,
 		       const struct virtq_elem *e, uint32_t written);

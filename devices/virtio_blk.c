@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "devices/block_aio.h"
 #include "devices/block_backend.h"
@@ -30,6 +31,7 @@
 #include "devices/virtio_pci.h"
 #include "lib/domain_config.h"
 #include "lib/log.h"
+#include "lib/state_buf.h"
 #include "vmm/vm.h"
 
 #define QUEUE_SIZE  256
@@ -356,6 +358,79 @@ static void vb_reset(struct virtio_dev *vdev)
 		vb->queues[q] = (struct blk_queue){ 0 };
 }
 
+/* ---- save/restore (docs/save-format.md) --------------------------------------- */
+
+#define VB_STATE_VERSION 1
+#define QUIESCE_POLL_NS  50000
+#define QUIESCE_WARN_NS  (10ULL * 1000000000)
+
+/* Requests taken from the guest and not yet over (older resets' too:
+ * their writes still reach the disk). */
+static unsigned outstanding(const struct virtio_blk *vb)
+{
+	unsigned n = vb->allocated;
+
+	for (const struct blk_req *r = vb->free_reqs; r; r = r->next_free)
+		n--;
+	return n;
+}
+
+/* Every request the guest made completes before the state is read: the
+ * completions go to the used rings (and into the saved RAM). */
+static void vb_quiesce(struct virtio_dev *vdev)
+{
+	struct virtio_blk *vb = vb_of(vdev);
+	struct timespec pause = { 0, QUIESCE_POLL_NS };
+	uint64_t waited = 0;
+	unsigned left;
+
+	for (;;) {
+		virtio_lock(vdev);
+		if (vb->aio)
+			block_aio_kick_and_reap(vb->aio, done_locked, vb);
+		signal_queues(vb);
+		left = outstanding(vb);
+		virtio_unlock(vdev);
+		if (!left)
+			return;
+		nanosleep(&pause, NULL);
+		waited += QUIESCE_POLL_NS;
+		if (waited == QUIESCE_WARN_NS)
+			log_warn("%s: still waiting for %u request(s) in flight "
+				 "before saving", vb->name, left);
+	}
+}
+
+static void vb_save(struct virtio_dev *vdev, struct sbuf *out)
+{
+	struct virtio_blk *vb = vb_of(vdev);
+
+	sbuf_u64(out, vb->limits.capacity);
+	sbuf_u8(out, vb->writeback);
+}
+
+static void vb_load(struct virtio_dev *vdev, struct sreader *in,
+		    uint32_t version)
+{
+	struct virtio_blk *vb = vb_of(vdev);
+	uint64_t capacity = sr_u64(in);
+	uint8_t writeback = sr_u8(in);
+
+	(void)version;
+	if (sr_ok(in) && capacity != vb->limits.capacity)
+		sr_fail(in, "%s: the disk has %llu sectors here, %llu in the "
+			"stream (not the same storage?)", vb->name,
+			(unsigned long long)vb->limits.capacity,
+			(unsigned long long)capacity);
+	if (sr_ok(in) && writeback > 1)
+		sr_fail(in, "%s: writeback %u", vb->name, writeback);
+	if (!sr_ok(in))
+		return;
+	vb->writeback = writeback;
+	for (unsigned q = 0; q < vb->nq; q++)
+		vb->queues[q] = (struct blk_queue){ 0 };
+}
+
 /* ---- creation ------------------------------------------------------------------ */
 
 static void set_limits(struct virtio_blk *vb, const struct xl_disk *d)
@@ -397,6 +472,10 @@ static void set_ops(struct virtio_blk *vb)
 		.set_config = vb_set_config,
 		.queue_notify = vb_queue_notify,
 		.reset = vb_reset,
+		.state_version = VB_STATE_VERSION,
+		.quiesce = vb_quiesce,
+		.save = vb_save,
+		.load = vb_load,
 	};
 }
 

@@ -34,11 +34,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "devices/net_announce.h"
 #include "devices/net_rate_limit.h"
 #include "devices/virtio.h"
 #include "devices/virtio_net_hdr.h"
 #include "devices/virtio_pci.h"
 #include "lib/log.h"
+#include "lib/state_buf.h"
 #include "vmm/main_loop.h"
 #include "vmm/vm.h"
 
@@ -566,6 +568,75 @@ static void net_reset(struct virtio_dev *vdev)
 	n->features = 0;
 }
 
+/* ---- save/restore (docs/save-format.md) --------------------------------------- */
+
+#define NET_STATE_VERSION 1
+
+/* Chains popped and not yet used (receive buffers waiting for frames, a
+ * transmit frame waiting for room) are not saved: load gives them back
+ * to their queues, to be popped again. */
+static void net_save(struct virtio_dev *vdev, struct sbuf *out)
+{
+	struct virtio_net *n = net_of(vdev);
+
+	sbuf_u64(out, n->features);
+	sbuf_u32(out, n->rx_need);
+	sbuf_u32(out, n->held_n);
+	sbuf_bool(out, n->tx_have);
+}
+
+static void net_load(struct virtio_dev *vdev, struct sreader *in,
+		     uint32_t version)
+{
+	struct virtio_net *n = net_of(vdev);
+	uint64_t features = sr_u64(in);
+	uint32_t rx_need = sr_u32(in), held = sr_u32(in);
+	bool tx_have = sr_bool(in);
+
+	(void)version;
+	/* What DRIVER_OK made of the features the driver acked (those the
+	 * transport has just restored). */
+	if (sr_ok(in) && rx_need &&
+	    features != vnet_effective_features(acked_features(vdev)))
+		sr_fail(in, "%s: features 0x%llx in the stream, 0x%llx from "
+			"the driver's", n->name, (unsigned long long)features,
+			(unsigned long long)vnet_effective_features(
+				acked_features(vdev)));
+	if (sr_ok(in) && (held > RX_HELD_MAX || rx_need > VNET_HDR_LEN +
+			  VNET_MAX_FRAME))
+		sr_fail(in, "%s: %u receive chains held, %u bytes a frame",
+			n->name, held, rx_need);
+	for (uint32_t i = 0; sr_ok(in) && i < held; i++)
+		if (!virtio_queue_unpop(vdev, RXQ))
+			sr_fail(in, "%s: receive chain %u to give back is not "
+				"in the queue", n->name, i);
+	if (sr_ok(in) && tx_have && !virtio_queue_unpop(vdev, TXQ))
+		sr_fail(in, "%s: no transmit chain to give back", n->name);
+	if (!sr_ok(in))
+		return;
+	n->features = features;
+	n->rx_need = rx_need;
+	n->held_head = n->held_n = 0;
+	n->tx_have = n->tx_blocked = false;
+	if (rx_need)
+		net_tap_set_offload(&n->tap, vnet_tap_offloads(features));
+}
+
+static void net_announce(struct virtio_dev *vdev)
+{
+	struct virtio_net *n = net_of(vdev);
+
+	if (n->tap_dead || n->tap.fd < 0)
+		return;
+	if (net_announce_tap(n->tap.fd, NET_TAP_VNET_HDR_LEN, n->mac) < 0)
+		log_warn("%s: RARP announcement on %s: %s", n->name,
+			 n->tap.ifname, strerror(errno));
+	else
+		log_info("%s: announced %02x:%02x:%02x:%02x:%02x:%02x on %s",
+			 n->name, n->mac[0], n->mac[1], n->mac[2], n->mac[3],
+			 n->mac[4], n->mac[5], n->tap.ifname);
+}
+
 static const struct virtio_device_ops net_ops_template = {
 	.type = VIRTIO_ID_NET,
 	.pci_class = PCI_CLASS_NET_ETHERNET,
@@ -577,6 +648,10 @@ static const struct virtio_device_ops net_ops_template = {
 	.queue_notify = net_queue_notify,
 	.status_changed = net_status_changed,
 	.reset = net_reset,
+	.state_version = NET_STATE_VERSION,
+	.save = net_save,
+	.load = net_load,
+	.announce = net_announce,
 };
 
 /* ---- creation ------------------------------------------------------------------- */

@@ -540,6 +540,17 @@ int virtio_queue_pop(struct virtio_dev *vdev, unsigned q, struct virtq_elem *e)
 	return ret;
 }
 
+bool virtio_queue_unpop(struct virtio_dev *vdev, unsigned q)
+{
+	struct vpci_queue *vq = &VP(vdev)->queues[q];
+
+	if (q >= vdev->ops->num_queues || !vq->enabled ||
+	    vq->vq.last_avail == vq->vq.used_idx)
+		return false;
+	vq->vq.last_avail--;
+	return true;
+}
+
 void virtio_queue_push(struct virtio_dev *vdev, unsigned q,
 		       const struct virtq_elem *e, uint32_t written)
 {
@@ -927,6 +938,10 @@ static void apply_queue(struct virtio_pci *vp, struct vpci_queue *q,
 	q->enabled = true;
 	q->vq.last_avail = s->last_avail;
 	q->vq.used_idx = s->used_idx;
+	/* Setting up zeroed the used ring's index in guest RAM, which the
+	 * saved RAM had at used_idx: the guest would see 65536 - used_idx
+	 * new entries (garbage) before the next push. */
+	__atomic_store_n(&q->vq.used->idx, s->used_idx, __ATOMIC_RELEASE);
 	q->vq.signalled_used = s->signalled_used;
 	q->vq.signalled_valid = s->signalled_valid;
 	q->vq.broken = s->broken;

@@ -35,6 +35,7 @@ struct xs_channel {
 	struct virtq_elem tx;   /* a transmit chain taken only in part */
 	size_t tx_off;
 	bool tx_held;
+	size_t tx_resume;       /* restored: tx_off of the chain popped next */
 	struct xs_relay relay;
 };
 
@@ -103,7 +104,8 @@ static void flush_tx(struct xs_channel *ch)
 			if (virtio_queue_pop(ch->vdev, TXQ, &ch->tx) != 1)
 				break;
 			ch->tx_held = true;
-			ch->tx_off = 0;
+			ch->tx_off = ch->tx_resume;
+			ch->tx_resume = 0;
 		}
 		if (!feed_chain(ch))
 			break;
@@ -177,7 +179,52 @@ static void ch_reset(struct virtio_dev *vdev)
 	struct xs_channel *ch = ch_of(vdev);
 
 	ch->tx_held = false;
+	ch->tx_resume = 0;
 	xs_relay_guest_reset(&ch->relay);
+}
+
+/*
+ * Saved state (docs/save-format.md): the relay's, and how much of a
+ * transmit chain taken in part was consumed.  That chain is given back
+ * to the queue on load and taken again from the same offset, since the
+ * restored queue holds no popped chains.
+ */
+#define CH_STATE_VERSION 1
+
+static void ch_save(struct virtio_dev *vdev, struct sbuf *out)
+{
+	struct xs_channel *ch = ch_of(vdev);
+
+	sbuf_bool(out, ch->tx_held);
+	sbuf_u32(out, ch->tx_held ? (uint32_t)ch->tx_off : 0);
+	xs_relay_save(&ch->relay, out);
+}
+
+static void ch_load(struct virtio_dev *vdev, struct sreader *in,
+		    uint32_t version)
+{
+	struct xs_channel *ch = ch_of(vdev);
+	bool held = sr_bool(in);
+	uint32_t off = sr_u32(in);
+
+	(void)version;
+	if (sr_ok(in) && held && off > XS_RELAY_MSG_MAX * 16)
+		sr_fail(in, "xenstore channel: transmit offset %u", off);
+	if (sr_ok(in) && held && !virtio_queue_unpop(vdev, TXQ))
+		sr_fail(in, "xenstore channel: no transmit chain to resume");
+	if (!sr_ok(in))
+		return;
+	xs_relay_load(&ch->relay, in);
+	if (!sr_ok(in))
+		return;	/* the restore fails as a whole */
+	ch->tx_held = false;
+	ch->tx_resume = held ? off : 0;
+	/* A new connection: what the old one was asked, it is asked again
+	 * (and if the socket connects later, the link-up does it). */
+	if (chardev_connected(ch->cd)) {
+		chardev_discard_output(ch->cd);
+		xs_relay_link_up(&ch->relay);
+	}
 }
 
 /* Main loop: the store sent something. */
@@ -222,6 +269,9 @@ static const struct virtio_device_ops ch_ops = {
 	.get_config = ch_get_config,
 	.queue_notify = ch_queue_notify,
 	.reset = ch_reset,
+	.state_version = CH_STATE_VERSION,
+	.save = ch_save,
+	.load = ch_load,
 };
 
 struct xs_channel *xs_channel_create(struct vm *vm, struct pci_bus *bus,

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/state_buf.h"
 #include "lib/xs_wire.h"
 
 #define XS_RELAY_MSG_MAX     (XS_HDR_SIZE + XENSTORE_PAYLOAD_MAX)
@@ -80,5 +81,11 @@ void xs_relay_link_up(struct xs_relay *r);
 /* The guest reset the device: forget its state; replies to requests
  * already sent will be dropped. */
 void xs_relay_guest_reset(struct xs_relay *r);
+
+/* Save/restore and migration (xs_relay_state.c): load reports bad input
+ * with sr_fail() and changes nothing then; after it the relay is as after
+ * a dropped connection (pending requests to be sent again). */
+void xs_relay_save(const struct xs_relay *r, struct sbuf *out);
+void xs_relay_load(struct xs_relay *r, struct sreader *in);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "devices/devices.h"
 #include "lib/log.h"
+#include "lib/vmstate.h"
 #include "vmm/boot.h"
 #include "vmm/control.h"
 #include "vmm/main_loop.h"
@@ -160,6 +161,8 @@ static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
 			 (unsigned long long)((monotonic_ns() - start) / 1000));
 	if (incoming)
 		incoming_finish(vm, incoming);
+	if (restoring)
+		vmstate_announce_all();	/* the guest may be on another port */
 	main_loop_run();
 	return 0;
 }
