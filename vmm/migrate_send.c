@@ -87,7 +87,7 @@ struct migration {
 	struct ram_sender rs;
 	uint64_t t_start, t_pause, wire_ns;
 	uint64_t t_paused, t_sent, t_ready;     /* final-phase timeline */
-	uint64_t final_pages_before, final_pages;
+	uint64_t final_pages_before, final_pages, fetch_ns;
 	bool paused_by_us, was_running, go_sent;
 	char err[400];
 };
@@ -398,10 +398,13 @@ static int stop_and_copy(struct migration *m)
 	if (m->dl.on) {
 		uint64_t *more = calloc(m->dl.words + 1, sizeof(uint64_t));
 
+		uint64_t t0 = monotonic_ns();
+
 		if (!more || dirty_log_fetch(m->vm, &m->dl, more, &count) < 0) {
 			free(more);
 			return fail(m, "cannot read the dirty log");
 		}
+		m->fetch_ns = monotonic_ns() - t0;
 		for (uint64_t w = 0; w < m->dl.words; w++)
 			m->dirty[w] |= more[w];
 		free(more);
@@ -472,9 +475,10 @@ static json_t *result(struct migration *m)
 			 "bandwidth_mib_s", (json_int_t)(bytes_per_sec(m) >> 20));
 	/* Where the downtime went: pausing, sending, the destination loading,
 	 * the go/running exchange. */
-	json_object_set_new(r, "final", json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	json_object_set_new(r, "final", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 		"pages", (json_int_t)(m->rs.pages - m->final_pages_before),
 		"pause_us", (json_int_t)((m->t_paused - m->t_pause) / 1000),
+		"fetch_us", (json_int_t)(m->fetch_ns / 1000),
 		"send_us", (json_int_t)((m->t_sent - m->t_paused) / 1000),
 		"ready_us", (json_int_t)((m->t_ready - m->t_sent) / 1000),
 		"go_us", (json_int_t)((now - m->t_ready) / 1000)));
