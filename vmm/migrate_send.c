@@ -278,11 +278,20 @@ static int send_candidates(struct migration *m)
 	return 0;
 }
 
-/* Flush and account the time on the wire (for the bandwidth estimate;
- * throttling counts, it is the bandwidth we get). */
+static int expect(struct migration *m, const char *what);
+
+/*
+ * End of a round: flush, and wait until the destination has everything in
+ * place ("sync"/"synced").  Otherwise data still queued in socket buffers
+ * (megabytes) would be copied during the pause, and the bandwidth
+ * measured would be the sender's, not the pipeline's.  Throttling counts:
+ * it is the bandwidth we get.
+ */
 static int flush_timed(struct migration *m, uint64_t t0)
 {
-	if (ram_send_flush(&m->rs) < 0 || mig_channel_flush(m->ch) < 0)
+	if (ram_send_flush(&m->rs) < 0 ||
+	    mig_msg_send(&m->out, "sync", NULL, false) < 0 ||
+	    mig_channel_flush(m->ch) < 0 || expect(m, "synced") < 0)
 		return -1;
 	throttle(m);
 	m->wire_ns += monotonic_ns() - t0;
