@@ -362,7 +362,8 @@ static int expect(struct migration *m, const char *what)
 	if (mig_msg_read(&m->in, msg, sizeof(msg), text, sizeof(text), NULL,
 			 err, sizeof(err)) < 0)
 		return fail(m, "waiting for '%s' from the destination: %s", what,
-			    err);
+			    strcmp(mig_channel_error(m->ch), "no error") ?
+			    mig_channel_error(m->ch) : err);
 	if (!strcmp(msg, "error"))
 		return fail(m, "the destination failed: %s", text);
 	if (strcmp(msg, what))
