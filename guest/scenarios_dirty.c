@@ -4,7 +4,8 @@
  * and report the longest pause the guest itself saw.
  *
  * Command line: wss_mib=N (working set, default 16), rate_mib=N (MiB of
- * page writes per second, 0 = as fast as it goes; default 0), secs=N
+ * page writes per second after the first pass, which fills the working
+ * set at full speed; 0 = as fast as it goes; default 0), secs=N
  * (stop after N seconds; default 0 = until told), report_ms=N (progress
  * line interval, default 500).
  *
@@ -45,6 +46,7 @@ struct dirty {
 	uint64_t *base;
 	uint32_t *gens;         /* expected generation per page, 0 = unwritten */
 	uint64_t npages, hz, rate, start;
+	uint64_t rate_start, rate_base;   /* the rate counts after pass 1 */
 	/* ring-3 writer */
 	uint64_t cursor, passes, written;
 	uint64_t last, max_gap, interval_gap;
@@ -111,12 +113,13 @@ static uint64_t verify_all(void *arg)
 	return d->errors;
 }
 
-/* Pages the rate allows by TSC value now (all of them if unlimited). */
+/* Pages the rate allows by TSC value now: all of them if unlimited or
+ * during the first pass, which fills the working set at full speed. */
 static uint64_t allowed(const struct dirty *d, uint64_t now)
 {
-	if (!d->rate)
+	if (!d->rate || !d->passes)
 		return ~0ULL;
-	return muldiv(now - d->start, d->rate, d->hz);
+	return d->rate_base + muldiv(now - d->rate_start, d->rate, d->hz);
 }
 
 /*
@@ -135,8 +138,8 @@ static uint64_t dirty_run(void *arg)
 			return 0;
 		quota = allowed(d, now);
 		if (d->written >= quota) {
-			uint64_t due = d->start +
-				       muldiv(d->written + BATCH, d->hz, d->rate);
+			uint64_t due = d->rate_start + muldiv(d->written + BATCH -
+							      d->rate_base, d->hz, d->rate);
 
 			if (due - now > d->hz / 1000000 * MIN_SLEEP_US) {
 				d->wake_at = due;
@@ -154,7 +157,10 @@ static uint64_t dirty_run(void *arg)
 			d->written++;
 			if (++d->cursor == d->npages) {
 				d->cursor = 0;
-				d->passes++;
+				if (!d->passes++) {
+					d->rate_start = rdtsc();
+					d->rate_base = d->written;
+				}
 				verify_all(d);
 				d->last = rdtsc();   /* checking is not a pause */
 			}

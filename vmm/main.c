@@ -180,6 +180,8 @@ int main(int argc, char **argv)
 	opts = cli;
 	if (cli.verbose)
 		log_init("xenon-vmm", LOG_DEBUG);
+	if (cli.save_info)
+		return restore_print_info(&cli) < 0 ? VM_EXIT_ERROR : 0;
 	if ((cli.restore && restore_open(&cli, &opts, &restoring) < 0) ||
 	    (cli.incoming && incoming_open(&cli, &opts, &incoming) < 0))
 		return VM_EXIT_ERROR;

@@ -30,7 +30,6 @@ int mig_msg_read(struct ss_stream *s, char *msg, size_t msglen, char *text,
 {
 	struct ss_section sec;
 	void *p = NULL;
-	json_t *j;
 	int r = ss_read_section(s, &sec, &p, 65536);
 
 	text[0] = msg[0] = 0;
@@ -39,8 +38,19 @@ int mig_msg_read(struct ss_stream *s, char *msg, size_t msglen, char *text,
 		free(p);
 		return -1;
 	}
-	j = json_loadb(p, (size_t)sec.length, 0, NULL);
+	r = mig_msg_parse(p, (size_t)sec.length, msg, msglen, text, textlen,
+			  running, err, errlen);
 	free(p);
+	return r;
+}
+
+int mig_msg_parse(const void *payload, size_t len, char *msg, size_t msglen,
+		  char *text, size_t textlen, bool *running, char *err,
+		  size_t errlen)
+{
+	json_t *j = json_loadb(payload, len, 0, NULL);
+
+	text[0] = msg[0] = 0;
 	if (!json_is_string(json_object_get(j, "msg"))) {
 		json_decref(j);
 		snprintf(err, errlen, "malformed message");

@@ -1,5 +1,6 @@
 /* Hand-shake messages of a migration (migration-message sections, JSON:
- * {"msg": "ready"|"go"|"running"|"error", "error": TEXT, "running": B}). */
+ * {"msg": "sync"|"synced"|"ready"|"go"|"running"|"error", "error": TEXT,
+ * "running": B}). */
 #ifndef XENON_MIGRATE_MSG_H
 #define XENON_MIGRATE_MSG_H
 
@@ -14,5 +15,10 @@ int mig_msg_send(struct ss_stream *s, const char *msg, const char *error,
  * ""), *running (if non-NULL).  -1 with err on anything else. */
 int mig_msg_read(struct ss_stream *s, char *msg, size_t msglen, char *text,
 		 size_t textlen, bool *running, char *err, size_t errlen);
+
+/* The same for a message section already read. */
+int mig_msg_parse(const void *payload, size_t len, char *msg, size_t msglen,
+		  char *text, size_t textlen, bool *running, char *err,
+		  size_t errlen);
 
 #endif

@@ -202,6 +202,24 @@ int incoming_open(const struct vmm_options *cli, struct vmm_options *opts,
 	return read_config(ctx, cli, opts);
 }
 
+/* During the stream the source only asks "sync" (answer once everything
+ * before it is in place); anything else means it gave up. */
+static int on_message(struct incoming_ctx *ctx, const void *p, size_t len,
+		      char *err, size_t errlen)
+{
+	char msg[32], text[256];
+
+	if (mig_msg_parse(p, len, msg, sizeof(msg), text, sizeof(text), NULL, err,
+			  errlen) < 0)
+		return -1;
+	if (!strcmp(msg, "sync"))
+		return mig_msg_send(&ctx->out, "synced", NULL, false) < 0 ||
+		       mig_channel_flush(ctx->ch) < 0 ? -1 : 0;
+	snprintf(err, errlen, "the source gave up%s%s", text[0] ? ": " : "",
+		 text);
+	return -1;
+}
+
 static int receive_sections(struct vm *vm, struct incoming_ctx *ctx)
 {
 	uint8_t *seen = calloc(vm->mem.size / 4096 / 8 + 1, 1);
@@ -216,10 +234,9 @@ static int receive_sections(struct vm *vm, struct incoming_ctx *ctx)
 		if (sec.type == SS_SEC_RAM_PAGES)
 			r = ram_receive(&vm->mem, seen, p, (size_t)sec.length, err,
 					sizeof(err));
-		else if (sec.type == SS_SEC_MIG_MSG) {
-			snprintf(err, sizeof(err), "the source gave up");
-			r = -1;
-		} else {
+		else if (sec.type == SS_SEC_MIG_MSG)
+			r = on_message(ctx, p, (size_t)sec.length, err, sizeof(err));
+		else {
 			r = snapshot_collect(&ctx->ss, &sec, p, err, sizeof(err));
 			if (r == 0)
 				p = NULL;   /* kept */

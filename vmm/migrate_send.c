@@ -87,7 +87,7 @@ struct migration {
 	struct ram_sender rs;
 	uint64_t t_start, t_pause, wire_ns;
 	uint64_t t_paused, t_sent, t_ready;     /* final-phase timeline */
-	uint64_t final_pages_before, final_pages;
+	uint64_t final_pages_before, final_pages, fetch_ns;
 	bool paused_by_us, was_running, go_sent;
 	char err[400];
 };
@@ -278,11 +278,20 @@ static int send_candidates(struct migration *m)
 	return 0;
 }
 
-/* Flush and account the time on the wire (for the bandwidth estimate;
- * throttling counts, it is the bandwidth we get). */
+static int expect(struct migration *m, const char *what);
+
+/*
+ * End of a round: flush, and wait until the destination has everything in
+ * place ("sync"/"synced").  Otherwise data still queued in socket buffers
+ * (megabytes) would be copied during the pause, and the bandwidth
+ * measured would be the sender's, not the pipeline's.  Throttling counts:
+ * it is the bandwidth we get.
+ */
 static int flush_timed(struct migration *m, uint64_t t0)
 {
-	if (ram_send_flush(&m->rs) < 0 || mig_channel_flush(m->ch) < 0)
+	if (ram_send_flush(&m->rs) < 0 ||
+	    mig_msg_send(&m->out, "sync", NULL, false) < 0 ||
+	    mig_channel_flush(m->ch) < 0 || expect(m, "synced") < 0)
 		return -1;
 	throttle(m);
 	m->wire_ns += monotonic_ns() - t0;
@@ -353,7 +362,8 @@ static int expect(struct migration *m, const char *what)
 	if (mig_msg_read(&m->in, msg, sizeof(msg), text, sizeof(text), NULL,
 			 err, sizeof(err)) < 0)
 		return fail(m, "waiting for '%s' from the destination: %s", what,
-			    err);
+			    strcmp(mig_channel_error(m->ch), "no error") ?
+			    mig_channel_error(m->ch) : err);
 	if (!strcmp(msg, "error"))
 		return fail(m, "the destination failed: %s", text);
 	if (strcmp(msg, what))
@@ -398,10 +408,13 @@ static int stop_and_copy(struct migration *m)
 	if (m->dl.on) {
 		uint64_t *more = calloc(m->dl.words + 1, sizeof(uint64_t));
 
+		uint64_t t0 = monotonic_ns();
+
 		if (!more || dirty_log_fetch(m->vm, &m->dl, more, &count) < 0) {
 			free(more);
 			return fail(m, "cannot read the dirty log");
 		}
+		m->fetch_ns = monotonic_ns() - t0;
 		for (uint64_t w = 0; w < m->dl.words; w++)
 			m->dirty[w] |= more[w];
 		free(more);
@@ -472,9 +485,10 @@ static json_t *result(struct migration *m)
 			 "bandwidth_mib_s", (json_int_t)(bytes_per_sec(m) >> 20));
 	/* Where the downtime went: pausing, sending, the destination loading,
 	 * the go/running exchange. */
-	json_object_set_new(r, "final", json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	json_object_set_new(r, "final", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 		"pages", (json_int_t)(m->rs.pages - m->final_pages_before),
 		"pause_us", (json_int_t)((m->t_paused - m->t_pause) / 1000),
+		"fetch_us", (json_int_t)(m->fetch_ns / 1000),
 		"send_us", (json_int_t)((m->t_sent - m->t_paused) / 1000),
 		"ready_us", (json_int_t)((m->t_ready - m->t_sent) / 1000),
 		"go_us", (json_int_t)((now - m->t_ready) / 1000)));

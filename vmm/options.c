@@ -13,7 +13,8 @@
 enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
        OPT_XENSTORE, OPT_DISK };
 enum { OPT_EXIT_FILE = 300, OPT_VIF, OPT_UUID, OPT_RESTORE, OPT_INCOMING,
-       OPT_INCOMING_KEY, OPT_INCOMING_TIMEOUT, OPT_NO_VERIFY_RAM };
+       OPT_INCOMING_KEY, OPT_INCOMING_TIMEOUT, OPT_NO_VERIFY_RAM,
+       OPT_SAVE_INFO };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -38,6 +39,7 @@ static const struct option long_opts[] = {
 	{ "incoming-key-file", required_argument, NULL, OPT_INCOMING_KEY },
 	{ "incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT },
 	{ "no-verify-ram", no_argument, NULL, OPT_NO_VERIFY_RAM },
+	{ "save-info", required_argument, NULL, OPT_SAVE_INFO },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -76,6 +78,8 @@ void vmm_usage(FILE *out)
 	      "                        'format=raw, vdev=xvda, access=rw, target=IMG'\n"
 	      "                        or 'phy:/dev/loop0,xvdb,r'; repeatable\n"
 	      "      --restore FILE    rebuild a domain from a save file\n"
+	      "      --save-info FILE  check a save file completely and print its\n"
+	      "                        config as one JSON line, then exit\n"
 	      "      --no-verify-ram   with --restore: do not check the RAM image's\n"
 	      "                        checksums first (restore time stays flat)\n"
 	      "      --incoming tcp:HOST:PORT | fd:N\n"
@@ -225,6 +229,10 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 		return parse_chardev("vconsole", arg, &o->vconsole);
 	case OPT_RESTORE: o->restore = arg; return 0;
 	case OPT_NO_VERIFY_RAM: o->no_verify_ram = true; return 0;
+	case OPT_SAVE_INFO:
+		o->save_info = true;
+		o->restore = arg;
+		return 0;
 	case OPT_INCOMING: o->incoming = arg; return 0;
 	case OPT_INCOMING_KEY: o->incoming_key_file = arg; return 0;
 	case OPT_INCOMING_TIMEOUT:

@@ -50,6 +50,7 @@ struct vmm_options {
 	const char *incoming_key_file;   /* shared migration secret */
 	unsigned incoming_timeout_ms;    /* I/O timeout of the incoming stream */
 	bool no_verify_ram;              /* --restore: skip RAM image CRCs */
+	bool save_info;                  /* --save-info FILE: check, describe, exit */
 	bool serial_given, vconsole_given; /* explicitly on the command line */
 	bool machine_given;              /* kernel/initrd/cmdline/memory/vcpus */
 	/* The command line that built the device model (argv[0] excluded):

@@ -249,3 +249,25 @@ void restore_close(struct restore_ctx *ctx)
 		close(ctx->fd);
 	free(ctx);
 }
+
+int restore_print_info(const struct vmm_options *cli)
+{
+	struct vmm_options opts;
+	struct restore_ctx *ctx;
+	json_t *info;
+	char *text;
+
+	if (restore_open(cli, &opts, &ctx) < 0)
+		return -1;
+	info = json_pack("{s:b, s:s, s:i, s:I, s:I, s:O}", "ok", 1, "file",
+			 ctx->path, "format_version", SS_FORMAT_VERSION, "ram_bytes",
+			 (json_int_t)ctx->ri.ram_size, "data_pages",
+			 (json_int_t)ctx->ri.data_pages, "config", ctx->config);
+	text = info ? json_dumps(info, JSON_COMPACT) : NULL;
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(info);
+	restore_close(ctx);
+	return text ? 0 : -1;
+}

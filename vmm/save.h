@@ -29,5 +29,9 @@ int restore_open(const struct vmm_options *cli, struct vmm_options *opts,
 int restore_apply(struct vm *vm, struct restore_ctx *ctx);
 /* At exit, after vm_destroy() (the RAM image stays mapped until then). */
 void restore_close(struct restore_ctx *ctx);
+/* --save-info: the same checks as restore_open(), then one JSON line on
+ * stdout: {"ok":true,"file":F,"format_version":1,"ram_bytes":N,
+ * "data_pages":N,"config":{...the config section...}}. */
+int restore_print_info(const struct vmm_options *cli);
 
 #endif

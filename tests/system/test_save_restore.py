@@ -1,6 +1,7 @@
 """save / --restore: a domain saved to a file comes back where it was, with
 its memory intact; bad save files are refused before anything is built;
 a failed save leaves the domain running."""
+import json
 import os
 import resource
 import struct
@@ -205,6 +206,18 @@ def test_restore_refuses_other_machines(vmm, tmp_path, save_file):
                    memory=None, vcpus=None)
     assert proc.returncode == EXIT_ERROR
     assert "No such file or directory" in proc.stderr
+    # --save-info: the same checks, then the config for the daemon.
+    proc = vmm.run("--save-info", str(good), kernel=False, memory=None,
+                   vcpus=None, serial=None)
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["ok"] and info["config"]["vmm"]["memory_mib"] == 64
+    assert info["ram_bytes"] == 64 << 20 and info["data_pages"] > 0
+    bad = tmp_path / "bad.sav"
+    bad.write_bytes(save_file[:-1])
+    proc = vmm.run("--save-info", str(bad), kernel=False, memory=None,
+                   vcpus=None, serial=None)
+    assert proc.returncode == EXIT_ERROR and "truncated" in proc.stderr
     # The good file still restores (console given again, RAM unchecked).
     proc = restore(vmm, good, "--serial", "stdio", "--no-verify-ram")
     try:
