@@ -3,7 +3,7 @@
 # from examples/test-guest.cfg with xm, and show the toolstack working:
 # xm list, the domain's xenstore tree through Xen's own xenstore-ls, its
 # console, pause/unpause, several domains, a xenond kill -9 + restart that
-# finds them again, and graceful shutdown.
+# finds them again, save/restore, and graceful shutdown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/build
@@ -64,6 +64,12 @@ wait "$XENOND_PID" 2>/dev/null || true
 start_xenond
 run $XM list
 run $XM unpause db
+
+say "Save the demo domain to a file and restore it: the guest carries on"
+run $XM save demo "$S/demo.sav"
+run $XM list
+run $XM restore "$S/demo.sav"
+run $XM list
 
 say "Graceful shutdown through xenstore (control/shutdown)"
 run $XM shutdown -w web
