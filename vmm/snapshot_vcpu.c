@@ -61,17 +61,18 @@ static unsigned msr_list(struct vm *vm, uint32_t *out)
 {
 	static uint32_t list[MAX_MSRS];
 	static unsigned n;
-	struct { struct kvm_msr_list l; uint32_t idx[MAX_MSRS]; } ml;
+	/* struct kvm_msr_list with room for the indices. */
+	struct { uint32_t nmsrs; uint32_t indices[MAX_MSRS]; } ml;
 
 	if (n)
 		goto done;
-	ml.l.nmsrs = MAX_MSRS;
+	ml.nmsrs = MAX_MSRS;
 	if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &ml) < 0) {
 		log_errno("KVM_GET_MSR_INDEX_LIST");
-		ml.l.nmsrs = 0;
+		ml.nmsrs = 0;
 	}
-	for (unsigned i = 0; i < ml.l.nmsrs; i++)
-		list[n++] = ml.l.indices[i];
+	for (unsigned i = 0; i < ml.nmsrs; i++)
+		list[n++] = ml.indices[i];
 	for (size_t i = 0; i < sizeof(extra_msrs) / sizeof(extra_msrs[0]); i++) {
 		bool dup = false;
 
@@ -85,10 +86,14 @@ done:
 	return n;
 }
 
+/* struct kvm_msrs with room for the entries (same layout). */
 struct msrs {
-	struct kvm_msrs hdr;
+	struct {
+		uint32_t nmsrs, pad;
+	} hdr;
 	struct kvm_msr_entry e[MAX_MSRS];
 };
+_Static_assert(sizeof(struct kvm_msrs) == 8, "kvm_msrs layout");
 
 /* KVM_GET/SET_MSRS stop at the first MSR they refuse: drop it and go on
  * with the rest.  Returns how many were done (entries compacted). */
@@ -149,7 +154,6 @@ struct vcpu_state {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_sregs2 sregs2;
-	struct kvm_xsave xsave;
 	struct kvm_fpu fpu;
 	struct kvm_xcrs xcrs;
 	struct kvm_lapic_state lapic;
@@ -157,6 +161,7 @@ struct vcpu_state {
 	struct kvm_vcpu_events events;
 	struct kvm_debugregs dregs;
 	struct msrs msrs;
+	struct kvm_xsave xsave;     /* last: it ends in a flexible array */
 };
 
 static int get_state(struct vcpu *vcpu, struct vcpu_state *st)

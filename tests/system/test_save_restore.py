@@ -55,11 +55,21 @@ def test_save_restore_round_trip(vmm, tmp_path):
         assert cfg["vmm"]["memory_mib"] == 64 and "--memory" in cfg["vmm"]["argv"]
         assert [s[1] for s in sections(data)][:2] == [1, 2]   # config, vcpu
         time.sleep(0.5)
-        dst = restore(vmm, sav)
+        dst = restore(vmm, sav, "--control", str(sock))
         after = progress(dst)
         # The guest carries on from where it was saved.
         assert after["written"] >= before["written"]
         assert after["passes"] >= before["passes"]
+        # Saving a restored domain (RAM mapped from the first file) and
+        # restoring that keeps every page too.
+        wait_socket(sock, dst)
+        sav2 = tmp_path / "again.sav"
+        assert request(sock, {"cmd": "save", "path": str(sav2)})["ok"]
+        assert dst.wait(timeout=10) == EXIT_SAVED
+        vmm.check_sanitizer(dst.stderr.read())
+        sav.unlink()      # the first image may go: the new file is whole
+        dst = restore(vmm, sav2)
+        progress(dst)
         res = finish(dst)
         assert res["status"] == "pass", res
         assert int(res["verified"]) == 8 * 256 and res["errors"] == "0"

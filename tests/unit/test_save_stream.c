@@ -14,6 +14,7 @@
 #include "lib/crc32c.h"
 #include "lib/save_stream.h"
 #include "lib/state_buf.h"
+#include "lib/vmstate.h"
 
 /* ---- a memory stream --------------------------------------------------- */
 
@@ -365,6 +366,47 @@ static void test_state_buf(void **state)
 	sbuf_free(&b);
 }
 
+static int calls[4];
+
+static void h_quiesce(void *o) { (void)o; calls[0]++; }
+static void h_save(void *o, struct sbuf *b) { sbuf_u8(b, *(uint8_t *)o); }
+static void h_load(void *o, struct sreader *r, uint32_t v) { (void)v; *(uint8_t *)o = sr_u8(r); }
+static void h_post(void *o) { (void)o; calls[2]++; }
+static void h_announce(void *o) { (void)o; calls[3]++; }
+
+static void test_vmstate_registry(void **state)
+{
+	static const struct vmstate_ops full = { 1, h_quiesce, h_save, h_load,
+						 h_post, h_announce };
+	static const struct vmstate_ops bare = { .version = 2, .save = h_save,
+						 .load = h_load };
+	uint8_t a = 1, b = 2, c = 3;
+
+	(void)state;
+	assert_int_equal(vmstate_register(&full, &a, "net@%d", 0), 0);
+	assert_int_equal(vmstate_register(&bare, &b, "serial"), 0);
+	/* Names are unique: a second device of the same name is refused. */
+	assert_int_equal(vmstate_register(&bare, &c, "net@0"), -1);
+	assert_int_equal(vmstate_count(), 2);
+	assert_string_equal(vmstate_get(0)->name, "net@0");
+	assert_ptr_equal(vmstate_find("serial")->opaque, &b);
+	assert_null(vmstate_find("disk"));
+	/* Optional hooks are skipped where absent. */
+	vmstate_quiesce_all();
+	vmstate_post_load_all();
+	vmstate_announce_all();
+	assert_int_equal(calls[0], 1);
+	assert_int_equal(calls[2], 1);
+	assert_int_equal(calls[3], 1);
+	vmstate_set_downtime_ns(42);
+	assert_int_equal(vmstate_downtime_ns(), 42);
+	vmstate_unregister(&a);
+	assert_int_equal(vmstate_count(), 1);
+	assert_string_equal(vmstate_get(0)->name, "serial");
+	vmstate_unregister(&b);
+	assert_int_equal(vmstate_count(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_write_error_reported),
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_state_buf),
+		cmocka_unit_test(test_vmstate_registry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
