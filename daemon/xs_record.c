@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/xs_path.h"
+#include "lib/le.h"
 
 uint32_t xs_crc32(const void *data, size_t len)
 {
@@ -29,18 +30,6 @@ uint32_t xs_crc32(const void *data, size_t len)
 
 /* --- encoding ---------------------------------------------------------- */
 
-static void le16(char *p, uint32_t v)
-{
-	p[0] = (char)(v & 0xff);
-	p[1] = (char)((v >> 8) & 0xff);
-}
-
-static void le32(char *p, uint32_t v)
-{
-	le16(p, v & 0xffff);
-	le16(p + 2, v >> 16);
-}
-
 static int put_path(struct xs_buf *b, char op, const char *path)
 {
 	size_t len = strlen(path);
@@ -49,7 +38,7 @@ static int put_path(struct xs_buf *b, char op, const char *path)
 	if (!p)
 		return -1;
 	p[0] = op;
-	le16(p + 1, (uint32_t)len);
+	le_put16((uint8_t *)p + 1, (uint16_t)len);
 	memcpy(p + 3, path, len);
 	b->tail += 3 + len;
 	return 0;
@@ -66,13 +55,13 @@ int xs_rec_put(struct xs_buf *b, const char *path, const struct xs_perm *pm,
 		b->tail = start;
 		return -1;
 	}
-	le16(p, np);
+	le_put16((uint8_t *)p, (uint16_t)np);
 	p += 2;
 	for (unsigned i = 0; i < np; i++, p += 5) {
-		le32(p, pm[i].domid);
+		le_put32((uint8_t *)p, pm[i].domid);
 		p[4] = (char)pm[i].access;
 	}
-	le32(p, vlen);
+	le_put32((uint8_t *)p, vlen);
 	if (vlen)
 		memcpy(p + 4, value, vlen);
 	b->tail += need;
@@ -92,7 +81,7 @@ static int put_str(struct xs_buf *b, const char *s)
 
 	if (!p || len > 0xffff)
 		return -1;
-	le16(p, (uint32_t)len);
+	le_put16((uint8_t *)p, (uint16_t)len);
 	memcpy(p + 2, s, len);
 	b->tail += 2 + len;
 	return 0;
@@ -107,8 +96,8 @@ int xs_rec_watch(struct xs_buf *b, char op, unsigned domid,
 	if (!p)
 		return -1;
 	p[0] = op;
-	le32(p + 1, domid);
-	le16(p + 5, rel_prefix);
+	le_put32((uint8_t *)p + 1, domid);
+	le_put16((uint8_t *)p + 5, (uint16_t)rel_prefix);
 	b->tail += op == 'W' ? 7 : 5;
 	if (op != 'R' && (put_str(b, path) < 0 || put_str(b, token) < 0)) {
 		b->tail = start;
@@ -124,8 +113,8 @@ int xs_rec_commit(struct xs_buf *b, unsigned domid, uint32_t txid)
 	if (!p)
 		return -1;
 	p[0] = 'C';
-	le32(p + 1, domid);
-	le32(p + 5, txid);
+	le_put32((uint8_t *)p + 1, domid);
+	le_put32((uint8_t *)p + 5, txid);
 	b->tail += 9;
 	return 0;
 }
@@ -141,8 +130,8 @@ int xs_rec_frame(struct xs_buf *out, const void *payload, size_t len)
 
 	if (!p)
 		return -1;
-	le32(p, (uint32_t)len);
-	le32(p + 4, xs_crc32(payload, len));
+	le_put32((uint8_t *)p, (uint32_t)len);
+	le_put32((uint8_t *)p + 4, xs_crc32(payload, len));
 	memcpy(p + XS_REC_ENTRY_HDR, payload, len);
 	out->tail += XS_REC_ENTRY_HDR + len;
 	return 0;
@@ -152,21 +141,11 @@ void xs_rec_header(char out[XS_REC_HDR_SIZE], const char *magic,
 		   uint64_t epoch)
 {
 	memcpy(out, magic, XS_REC_MAGIC_LEN);
-	le32(out + 8, (uint32_t)epoch);
-	le32(out + 12, (uint32_t)(epoch >> 32));
+	le_put32((uint8_t *)out + 8, (uint32_t)epoch);
+	le_put32((uint8_t *)out + 12, (uint32_t)(epoch >> 32));
 }
 
 /* --- decoding ---------------------------------------------------------- */
-
-static uint32_t get16(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return get16(p) | get16(p + 2) << 16;
-}
 
 int xs_rec_parse_header(const void *data, size_t len, const char *magic,
 			uint64_t *epoch)
@@ -175,7 +154,7 @@ int xs_rec_parse_header(const void *data, size_t len, const char *magic,
 
 	if (len < XS_REC_HDR_SIZE || memcmp(p, magic, XS_REC_MAGIC_LEN) != 0)
 		return -1;
-	*epoch = (uint64_t)get32(p + 8) | (uint64_t)get32(p + 12) << 32;
+	*epoch = (uint64_t)le_get32(p + 8) | (uint64_t)le_get32(p + 12) << 32;
 	return 0;
 }
 
@@ -202,7 +181,7 @@ static bool parse_path(struct cursor *c, struct xs_rec_op *op)
 
 	if (!take(c, 2, &q))
 		return false;
-	len = get16(q);
+	len = le_get16(q);
 	if (len == 0 || len > XENSTORE_ABS_PATH_MAX || !take(c, len, &q))
 		return false;
 	memcpy(c->path, q, len);
@@ -218,20 +197,20 @@ static bool parse_put(struct cursor *c, struct xs_rec_op *op)
 
 	if (!take(c, 2, &q))
 		return false;
-	np = get16(q);
+	np = le_get16(q);
 	if (np == 0 || np > XS_PERMS_MAX)
 		return false;
 	for (uint32_t i = 0; i < np; i++) {
 		if (!take(c, 5, &q))
 			return false;
-		c->perms[i].domid = get32(q);
+		c->perms[i].domid = le_get32(q);
 		c->perms[i].access = q[4] & (XS_PERM_READ | XS_PERM_WRITE);
 	}
 	op->perms = c->perms;
 	op->nperms = np;
 	if (!take(c, 4, &q))
 		return false;
-	op->vlen = get32(q);
+	op->vlen = le_get32(q);
 	if (!take(c, op->vlen, &q))
 		return false;
 	op->value = q;
@@ -246,17 +225,17 @@ static bool parse_watch(struct cursor *c, struct xs_rec_op *op)
 
 	if (!take(c, 4, &q))
 		return false;
-	op->domid = get32(q);
+	op->domid = le_get32(q);
 	if (op->op == 'R')
 		return true;
 	if (op->op == 'W') {
 		if (!take(c, 2, &q))
 			return false;
-		op->rel_prefix = get16(q);
+		op->rel_prefix = le_get16(q);
 	}
 	if (!parse_path(c, op) || !take(c, 2, &q))
 		return false;
-	len = get16(q);
+	len = le_get16(q);
 	if (len > XENSTORE_PAYLOAD_MAX || !take(c, len, &q) ||
 	    op->rel_prefix >= strlen(op->path))
 		return false;
@@ -289,8 +268,8 @@ static bool parse_op(struct cursor *c, struct xs_rec_op *op)
 	case 'C':
 		if (!take(c, 8, &q))
 			return false;
-		op->domid = get32(q);
-		op->txid = get32(q + 4);
+		op->domid = le_get32(q);
+		op->txid = le_get32(q + 4);
 		return true;
 	default:
 		return false;
@@ -324,12 +303,12 @@ static const char *check_entry(const unsigned char *p, size_t avail,
 {
 	if (avail < XS_REC_ENTRY_HDR)
 		return "truncated entry header";
-	*len = get32(p);
+	*len = le_get32(p);
 	if (*len > XS_REC_ENTRY_MAX)
 		return "entry length out of range";
 	if (avail - XS_REC_ENTRY_HDR < *len)
 		return "truncated entry";
-	if (xs_crc32(p + XS_REC_ENTRY_HDR, *len) != get32(p + 4))
+	if (xs_crc32(p + XS_REC_ENTRY_HDR, *len) != le_get32(p + 4))
 		return "checksum mismatch";
 	return NULL;
 }

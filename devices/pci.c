@@ -4,6 +4,7 @@
  * device's msix.lock its MSI-X table; the order is bus -> msix.
  */
 #include "devices/pci.h"
+#include "lib/le.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -34,31 +35,9 @@ struct pci_bus {
 
 /* ---- config space helpers ------------------------------------------------ */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
 uint32_t pci_cfg_read32(const struct pci_device *d, unsigned off)
 {
-	return get32(d->cfg + off);
+	return le_get32(d->cfg + off);
 }
 
 unsigned pci_intx_gsi(unsigned slot)
@@ -75,13 +54,13 @@ void pci_device_init(struct pci_device *d, struct pci_bus *bus,
 	d->name = name;
 	d->slot = -1;
 	d->cap_end = PCI_CAP_START;
-	put16(d->cfg + PCI_VENDOR_ID, vendor);
-	put16(d->cfg + PCI_DEVICE_ID, device);
+	le_put16(d->cfg + PCI_VENDOR_ID, vendor);
+	le_put16(d->cfg + PCI_DEVICE_ID, device);
 	d->cfg[PCI_REVISION_ID] = revision;
 	d->cfg[PCI_CLASS_PROG] = (uint8_t)class_code;
-	put16(d->cfg + PCI_CLASS_PROG + 1, (uint16_t)(class_code >> 8));
+	le_put16(d->cfg + PCI_CLASS_PROG + 1, (uint16_t)(class_code >> 8));
 	/* I/O, memory, bus master, parity, SERR, INTx disable. */
-	put16(d->wmask + PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
+	le_put16(d->wmask + PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
 	      PCI_COMMAND_MASTER | 0x0040 | 0x0100 | PCI_COMMAND_INTX_DISABLE);
 	d->wmask[PCI_CACHE_LINE] = 0xff;
 	d->wmask[PCI_LATENCY] = 0xff;
@@ -90,8 +69,8 @@ void pci_device_init(struct pci_device *d, struct pci_bus *bus,
 
 void pci_set_subsystem(struct pci_device *d, uint16_t vendor, uint16_t id)
 {
-	put16(d->cfg + PCI_SUBSYS_VENDOR, vendor);
-	put16(d->cfg + PCI_SUBSYS_ID, id);
+	le_put16(d->cfg + PCI_SUBSYS_VENDOR, vendor);
+	le_put16(d->cfg + PCI_SUBSYS_ID, id);
 }
 
 int pci_add_bar(struct pci_device *d, unsigned bar, uint64_t size,
@@ -108,7 +87,7 @@ int pci_add_bar(struct pci_device *d, unsigned bar, uint64_t size,
 	/* Address bits above the size are writable; type bits (32-bit,
 	 * non-prefetchable memory) read as 0.  Writing all-ones then reads
 	 * back the size mask: the sizing protocol. */
-	put32(d->wmask + PCI_BAR0 + 4 * bar, (uint32_t)~(size - 1));
+	le_put32(d->wmask + PCI_BAR0 + 4 * bar, (uint32_t)~(size - 1));
 	return 0;
 }
 
@@ -153,7 +132,7 @@ static void update_bar(struct pci_device *d, unsigned i)
 {
 	struct pci_bar *b = &d->bars[i];
 	uint64_t addr = pci_cfg_read32(d, PCI_BAR0 + 4 * i) & ~0xfULL;
-	bool decode = get16(d->cfg + PCI_COMMAND) & PCI_COMMAND_MEMORY;
+	bool decode = le_get16(d->cfg + PCI_COMMAND) & PCI_COMMAND_MEMORY;
 	bool want = decode && addr && addr + b->size < (1ULL << 32);
 
 	if (!b->size || (want == b->mapped && (!want || addr == b->mapped_at)))
@@ -223,7 +202,7 @@ void pci_set_intx(struct pci_device *d, bool level)
 
 static void command_written(struct pci_device *d)
 {
-	bool disabled = get16(d->cfg + PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
+	bool disabled = le_get16(d->cfg + PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
 
 	pthread_mutex_lock(&d->bus->intx_lock);
 	if (disabled != d->intx_disabled) {
@@ -312,7 +291,7 @@ bool pci_msix_enabled(struct pci_device *d)
 /* Message control was written (bus lock held). */
 static void msix_control_written(struct pci_device *d)
 {
-	uint16_t ctrl = get16(d->cfg + d->msix.cap + 2);
+	uint16_t ctrl = le_get16(d->cfg + d->msix.cap + 2);
 
 	pthread_mutex_lock(&d->msix.lock);
 	d->msix.enabled = ctrl & PCI_MSIX_ENABLE;
@@ -328,15 +307,15 @@ static void msix_table_write(struct pci_device *d, unsigned v, unsigned off,
 	uint8_t entry[PCI_MSIX_ENTRY_SIZE];
 	bool was_masked = m->ctrl & PCI_MSIX_VEC_MASKED;
 
-	put32(entry, m->addr_lo);
-	put32(entry + 4, m->addr_hi);
-	put32(entry + 8, m->data);
-	put32(entry + 12, m->ctrl);
+	le_put32(entry, m->addr_lo);
+	le_put32(entry + 4, m->addr_hi);
+	le_put32(entry + 8, m->data);
+	le_put32(entry + 12, m->ctrl);
 	memcpy(entry + off, data, len);
-	m->addr_lo = get32(entry);
-	m->addr_hi = get32(entry + 4);
-	m->data = get32(entry + 8);
-	m->ctrl = get32(entry + 12) & PCI_MSIX_VEC_MASKED;
+	m->addr_lo = le_get32(entry);
+	m->addr_hi = le_get32(entry + 4);
+	m->data = le_get32(entry + 8);
+	m->ctrl = le_get32(entry + 12) & PCI_MSIX_VEC_MASKED;
 	if (off < 12)
 		m->route_stale = true;
 	if (was_masked && !(m->ctrl & PCI_MSIX_VEC_MASKED))
@@ -349,10 +328,10 @@ static void msix_table_read(struct pci_device *d, unsigned v, unsigned off,
 	const struct msix_vector *m = &d->msix.vec[v];
 	uint8_t entry[PCI_MSIX_ENTRY_SIZE];
 
-	put32(entry, m->addr_lo);
-	put32(entry + 4, m->addr_hi);
-	put32(entry + 8, m->data);
-	put32(entry + 12, m->ctrl);
+	le_put32(entry, m->addr_lo);
+	le_put32(entry + 4, m->addr_hi);
+	le_put32(entry + 8, m->data);
+	le_put32(entry + 12, m->ctrl);
 	memcpy(data, entry + off, len);
 }
 
@@ -424,9 +403,9 @@ int pci_msix_init(struct pci_device *d, unsigned nvec, unsigned bar)
 	for (unsigned v = 0; v < nvec; v++)
 		if (msix_vector_init(d, &x->vec[v]) < 0)
 			goto fail;
-	put16(cap + 2, (uint16_t)(nvec - 1));
-	put32(cap + 4, 0 | bar);        /* table at offset 0 of the BAR */
-	put32(cap + 8, pba | bar);
+	le_put16(cap + 2, (uint16_t)(nvec - 1));
+	le_put32(cap + 4, 0 | bar);        /* table at offset 0 of the BAR */
+	le_put32(cap + 8, pba | bar);
 	off = pci_add_cap(d, cap, sizeof(cap));
 	if (off < 0 || pci_add_bar(d, bar, size, msix_bar_io, d) < 0)
 		goto fail;
@@ -539,9 +518,9 @@ static void cf8_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 	}
 	pthread_mutex_lock(&bus->lock);
 	if (is_write)
-		bus->cf8 = get32(data);
+		bus->cf8 = le_get32(data);
 	else
-		put32(data, bus->cf8);
+		le_put32(data, bus->cf8);
 	pthread_mutex_unlock(&bus->lock);
 }
 
@@ -597,7 +576,7 @@ static int assign_bars(struct pci_device *d)
 			log_error("%s: PCI MMIO window full", d->name);
 			return -1;
 		}
-		put32(d->cfg + PCI_BAR0 + 4 * i, (uint32_t)addr);
+		le_put32(d->cfg + PCI_BAR0 + 4 * i, (uint32_t)addr);
 		bus->mmio_next = addr + size;
 	}
 	return 0;
@@ -627,7 +606,7 @@ int pci_register_device(struct pci_device *d)
 	/* Decode on, as firmware leaves it. */
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
 		if (d->bars[i].size)
-			put16(d->cfg + PCI_COMMAND, PCI_COMMAND_MEMORY);
+			le_put16(d->cfg + PCI_COMMAND, PCI_COMMAND_MEMORY);
 	update_bars(d);
 	pthread_mutex_unlock(&bus->lock);
 	log_debug("pci: 00:%02x.0 %s", slot, d->name);
@@ -786,7 +765,7 @@ void pci_device_load(struct pci_device *d, struct sreader *in)
 		command_written(d);
 		update_bars(d);
 		if (x->nvec) {
-			uint16_t ctrl = get16(d->cfg + x->cap + 2);
+			uint16_t ctrl = le_get16(d->cfg + x->cap + 2);
 
 			pthread_mutex_lock(&x->lock);
 			for (unsigned v = 0; v < x->nvec; v++) {

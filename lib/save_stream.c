@@ -9,41 +9,9 @@
 #include <unistd.h>
 
 #include "lib/crc32c.h"
+#include "lib/le.h"
 
 /* ---- little-endian helpers ---------------------------------------------- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /* ---- set-up and messages -------------------------------------------------- */
 
@@ -201,11 +169,11 @@ int ss_write_header(struct ss_stream *s, uint32_t flags)
 	uint8_t h[SS_HEADER_SIZE] = { 0 };
 
 	memcpy(h, SS_MAGIC, 8);
-	put32(h + 8, SS_FORMAT_VERSION);
-	put32(h + 12, SS_HEADER_SIZE);
-	put32(h + 16, SS_PAGE_SIZE);
-	put32(h + 20, flags);
-	put32(h + 28, crc32c(0, h, 28));
+	le_put32(h + 8, SS_FORMAT_VERSION);
+	le_put32(h + 12, SS_HEADER_SIZE);
+	le_put32(h + 16, SS_PAGE_SIZE);
+	le_put32(h + 20, flags);
+	le_put32(h + 28, crc32c(0, h, 28));
 	s->flags = flags;
 	return ss_write_raw(s, h, sizeof(h));
 }
@@ -215,14 +183,14 @@ static void encode_section(uint8_t *h, uint16_t type, uint16_t flags,
 			   uint32_t crc)
 {
 	memset(h, 0, SS_SECTION_HDR_SIZE);
-	put32(h, SS_SECTION_MARKER);
-	put16(h + 4, type);
-	put16(h + 6, flags);
-	put32(h + 8, id);
-	put32(h + 12, version);
-	put64(h + 16, len);
-	put32(h + 24, crc);
-	put32(h + 28, crc32c(0, h, 28));
+	le_put32(h, SS_SECTION_MARKER);
+	le_put16(h + 4, type);
+	le_put16(h + 6, flags);
+	le_put32(h + 8, id);
+	le_put32(h + 12, version);
+	le_put64(h + 16, len);
+	le_put32(h + 24, crc);
+	le_put32(h + 28, crc32c(0, h, 28));
 }
 
 int ss_write_section(struct ss_stream *s, uint16_t type, uint16_t flags,
@@ -263,7 +231,7 @@ int ss_write_end(struct ss_stream *s)
 {
 	uint8_t p[8];
 
-	put64(p, s->sections);
+	le_put64(p, s->sections);
 	return ss_write_section(s, SS_SEC_END, SS_SEC_F_MANDATORY, 0, 1, p,
 				sizeof(p));
 }
@@ -287,11 +255,11 @@ int ss_read_header(struct ss_stream *s)
 		return ss_fail(s, NULL, "truncated: %zd of %zu header bytes%s",
 			       n, sizeof(h), n < 8 ? " (not a Xenon save stream?)" : "");
 	}
-	version = get32(h + 8);
-	size = get32(h + 12);
-	page = get32(h + 16);
+	version = le_get32(h + 8);
+	size = le_get32(h + 12);
+	page = le_get32(h + 16);
 	s->offset = 0;
-	if (get32(h + 28) != crc32c(0, h, 28))
+	if (le_get32(h + 28) != crc32c(0, h, 28))
 		return ss_fail(s, NULL, "header checksum mismatch (corrupted)");
 	if (version > SS_FORMAT_VERSION)
 		return ss_fail(s, NULL, "format version %u is newer than this "
@@ -304,7 +272,7 @@ int ss_read_header(struct ss_stream *s)
 	if (page != SS_PAGE_SIZE)
 		return ss_fail(s, NULL, "page size %u is not supported (only %u)",
 			       page, SS_PAGE_SIZE);
-	s->flags = get32(h + 20);
+	s->flags = le_get32(h + 20);
 	s->offset = SS_HEADER_SIZE;
 	return 0;
 }
@@ -332,17 +300,17 @@ static int read_section_header(struct ss_stream *s, struct ss_section *sec)
 	if ((size_t)n < sizeof(h))
 		return ss_fail(s, NULL, "truncated: the stream ends inside a "
 			       "section header (%zd of %zu bytes)", n, sizeof(h));
-	if (get32(h) != SS_SECTION_MARKER)
+	if (le_get32(h) != SS_SECTION_MARKER)
 		return ss_fail(s, NULL, "no section marker (corrupted)");
-	if (get32(h + 28) != crc32c(0, h, 28))
+	if (le_get32(h + 28) != crc32c(0, h, 28))
 		return ss_fail(s, NULL, "section header checksum mismatch "
 			       "(corrupted)");
-	sec->type = get16(h + 4);
-	sec->flags = get16(h + 6);
-	sec->id = get32(h + 8);
-	sec->version = get32(h + 12);
-	sec->length = get64(h + 16);
-	sec->payload_crc = get32(h + 24);
+	sec->type = le_get16(h + 4);
+	sec->flags = le_get16(h + 6);
+	sec->id = le_get32(h + 8);
+	sec->version = le_get32(h + 12);
+	sec->length = le_get64(h + 16);
+	sec->payload_crc = le_get32(h + 24);
 	s->offset = at + sizeof(h);
 	return 0;
 }
@@ -398,10 +366,10 @@ static int check_end(struct ss_stream *s, const struct ss_section *sec)
 			       (unsigned long long)sec->length);
 	if (ss_read_payload(s, sec, p) < 0)
 		return -1;
-	if (get64(p) != s->sections)
+	if (le_get64(p) != s->sections)
 		return ss_fail(s, sec, "end marker counts %llu sections, the "
 			       "stream had %llu (sections lost)",
-			       (unsigned long long)get64(p),
+			       (unsigned long long)le_get64(p),
 			       (unsigned long long)s->sections);
 	return 0;
 }

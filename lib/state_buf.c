@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/le.h"
+
 void sbuf_init(struct sbuf *b)
 {
 	memset(b, 0, sizeof(*b));
@@ -59,8 +61,7 @@ static void put_le(struct sbuf *b, uint64_t v, unsigned n)
 {
 	uint8_t tmp[8];
 
-	for (unsigned i = 0; i < n; i++)
-		tmp[i] = (uint8_t)(v >> (8 * i));
+	le_put(tmp, v, n);
 	sbuf_put(b, tmp, n);
 }
 
@@ -126,11 +127,8 @@ void sr_get(struct sreader *r, void *out, size_t len)
 static uint64_t get_le(struct sreader *r, unsigned n)
 {
 	const uint8_t *p = sr_ptr(r, n);
-	uint64_t v = 0;
 
-	for (unsigned i = 0; p && i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
+	return p ? le_get(p, n) : 0;
 }
 
 uint8_t sr_u8(struct sreader *r) { return (uint8_t)get_le(r, 1); }

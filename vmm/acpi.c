@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/le.h"
 #include "lib/platform.h"
 #include "vmm/acpi_aml.h"
 #include "vmm/acpi_dsdt.h"
@@ -57,24 +58,6 @@ static uint64_t gpa_of(size_t off)
 	return PLAT_ACPI_ADDR + off;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* What the checksum byte must hold for p[0..len) to sum to zero; call it
  * while that byte is still 0. */
 static uint8_t checksum(const uint8_t *p, size_t len)
@@ -89,13 +72,13 @@ static uint8_t checksum(const uint8_t *p, size_t len)
 static void header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
-	put32(t + 4, len);
+	le_put32(t + 4, len);
 	t[8] = rev;
 	memcpy(t + 10, OEM_ID, 6);
 	memcpy(t + 16, OEM_TABLE_ID, 8);
-	put32(t + 24, 1);               /* OEM revision */
+	le_put32(t + 24, 1);               /* OEM revision */
 	memcpy(t + 28, CREATOR_ID, 4);
-	put32(t + 32, 1);               /* creator revision */
+	le_put32(t + 32, 1);               /* creator revision */
 }
 
 static void seal(uint8_t *t)
@@ -114,7 +97,7 @@ static void gas_io(uint8_t *p, uint16_t port, unsigned bytes,
 	p[1] = (uint8_t)(bytes * 8);
 	p[2] = 0;
 	p[3] = acc;
-	put64(p + 4, port);
+	le_put64(p + 4, port);
 }
 
 /* ---- FACS: no global lock, no waking vector (no S3) --------------------- */
@@ -128,7 +111,7 @@ static size_t build_facs(struct region *r)
 	if (r->full)
 		return 0;
 	memcpy(t, "FACS", 4);
-	put32(t + 4, FACS_LEN);
+	le_put32(t + 4, FACS_LEN);
 	t[32] = 2;                      /* version */
 	return off;
 }
@@ -195,10 +178,10 @@ enum fadt_field {
 
 static void fadt_blocks(uint8_t *t)
 {
-	put32(t + FADT_PM1A_EVT, PLAT_PORT_PM1A_EVT);
-	put32(t + FADT_PM1A_CNT, PLAT_PORT_PM1A_CNT);
-	put32(t + FADT_PM_TMR, PLAT_PORT_PM_TMR);
-	put32(t + FADT_GPE0, PLAT_PORT_GPE0);
+	le_put32(t + FADT_PM1A_EVT, PLAT_PORT_PM1A_EVT);
+	le_put32(t + FADT_PM1A_CNT, PLAT_PORT_PM1A_CNT);
+	le_put32(t + FADT_PM_TMR, PLAT_PORT_PM_TMR);
+	le_put32(t + FADT_GPE0, PLAT_PORT_GPE0);
 	t[FADT_PM1_EVT_LEN] = PM1_EVT_LEN;
 	t[FADT_PM1_CNT_LEN] = PM1_CNT_LEN;
 	t[FADT_PM_TMR_LEN] = PM_TMR_LEN;
@@ -220,18 +203,18 @@ static size_t build_fadt(struct region *r, size_t facs, size_t dsdt)
 	header(t, "FACP", FADT_LEN, 6);
 	t[FADT_MINOR] = 3;
 	/* FIRMWARE_CTRL and X_FIRMWARE_CTRL are exclusive: the 32-bit one. */
-	put32(t + FADT_FIRMWARE_CTRL, (uint32_t)gpa_of(facs));
-	put32(t + FADT_DSDT, (uint32_t)gpa_of(dsdt));
-	put64(t + FADT_X_DSDT, gpa_of(dsdt));
+	le_put32(t + FADT_FIRMWARE_CTRL, (uint32_t)gpa_of(facs));
+	le_put32(t + FADT_DSDT, (uint32_t)gpa_of(dsdt));
+	le_put64(t + FADT_X_DSDT, gpa_of(dsdt));
 	/* SMI_CMD stays 0: no SMM, the platform is always in ACPI mode. */
-	put16(t + FADT_SCI_INT, PLAT_IRQ_SCI);
+	le_put16(t + FADT_SCI_INT, PLAT_IRQ_SCI);
 	fadt_blocks(t);
-	put16(t + FADT_P_LVL2_LAT, C_STATE_UNSUPPORTED);
-	put16(t + FADT_P_LVL3_LAT, C_STATE_UNSUPPORTED);
+	le_put16(t + FADT_P_LVL2_LAT, C_STATE_UNSUPPORTED);
+	le_put16(t + FADT_P_LVL3_LAT, C_STATE_UNSUPPORTED);
 	t[FADT_CENTURY] = PLAT_RTC_CENTURY;
-	put16(t + FADT_BOOT_ARCH, BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_NO_VGA |
+	le_put16(t + FADT_BOOT_ARCH, BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_NO_VGA |
 				  BOOT_ARCH_NO_ASPM);
-	put32(t + FADT_FLAGS, FLAG_WBINVD | FLAG_PROC_C1 | FLAG_SLP_BUTTON |
+	le_put32(t + FADT_FLAGS, FLAG_WBINVD | FLAG_PROC_C1 | FLAG_SLP_BUTTON |
 			      FLAG_FIX_RTC | FLAG_RESET_REG_SUP);
 	gas_io(t + FADT_RESET_REG, PLAT_PORT_RESET, 1, ACC_BYTE);
 	t[FADT_RESET_VALUE] = RESET_VALUE;
@@ -272,33 +255,33 @@ static size_t build_madt(struct region *r, unsigned ncpus)
 	if (r->full)
 		return 0;
 	header(t, "APIC", (uint32_t)len, 5);
-	put32(t + 36, (uint32_t)PLAT_LAPIC_ADDR);
-	put32(t + 40, MADT_PCAT_COMPAT);
+	le_put32(t + 36, (uint32_t)PLAT_LAPIC_ADDR);
+	le_put32(t + 40, MADT_PCAT_COMPAT);
 	e = t + 44;
 	for (unsigned i = 0; i < ncpus; i++, e += 8) {
 		e[0] = MADT_LAPIC;
 		e[1] = 8;
 		e[2] = (uint8_t)i;              /* ACPI processor UID (= _UID) */
 		e[3] = (uint8_t)i;              /* APIC ID (= vCPU index) */
-		put32(e + 4, LAPIC_ENABLED);
+		le_put32(e + 4, LAPIC_ENABLED);
 	}
 	e[0] = MADT_IOAPIC;
 	e[1] = 12;
 	e[2] = IOAPIC_ID;
-	put32(e + 4, (uint32_t)PLAT_IOAPIC_ADDR);
-	put32(e + 8, 0);                        /* GSI base */
+	le_put32(e + 4, (uint32_t)PLAT_IOAPIC_ADDR);
+	le_put32(e + 8, 0);                        /* GSI base */
 	e += 12;
 	e[0] = MADT_ISO;
 	e[1] = 10;
 	e[2] = 0;                               /* ISA */
 	e[3] = PLAT_IRQ_SCI;
-	put32(e + 4, PLAT_IRQ_SCI);
-	put16(e + 8, INTI_ACTIVE_HIGH | INTI_LEVEL);
+	le_put32(e + 4, PLAT_IRQ_SCI);
+	le_put16(e + 8, INTI_ACTIVE_HIGH | INTI_LEVEL);
 	e += 10;
 	e[0] = MADT_LAPIC_NMI;                  /* NMI on LINT1 of every CPU */
 	e[1] = 6;
 	e[2] = 0xff;
-	put16(e + 3, 0);
+	le_put16(e + 3, 0);
 	e[5] = 1;
 	seal(t);
 	return off;
@@ -315,8 +298,8 @@ static size_t build_mcfg(struct region *r)
 	if (r->full)
 		return 0;
 	header(t, "MCFG", MCFG_LEN, 1);
-	put64(t + 44, PLAT_PCI_ECAM_START);
-	put16(t + 52, 0);                       /* segment */
+	le_put64(t + 44, PLAT_PCI_ECAM_START);
+	le_put16(t + 52, 0);                       /* segment */
 	t[54] = 0;                              /* first bus */
 	t[55] = (uint8_t)((PLAT_PCI_ECAM_SIZE >> 20) - 1); /* last bus */
 	seal(t);
@@ -337,9 +320,9 @@ static size_t build_root(struct region *r, const size_t *tables, bool wide)
 	header(t, wide ? "XSDT" : "RSDT", (uint32_t)len, 1);
 	for (unsigned i = 0; i < NR_ROOT_TABLES; i++) {
 		if (wide)
-			put64(t + HEADER_LEN + 8 * i, gpa_of(tables[i]));
+			le_put64(t + HEADER_LEN + 8 * i, gpa_of(tables[i]));
 		else
-			put32(t + HEADER_LEN + 4 * i, (uint32_t)gpa_of(tables[i]));
+			le_put32(t + HEADER_LEN + 4 * i, (uint32_t)gpa_of(tables[i]));
 	}
 	seal(t);
 	return off;
@@ -355,9 +338,9 @@ static void build_rsdp(struct region *r, size_t rsdt, size_t xsdt)
 	memcpy(p, "RSD PTR ", 8);
 	memcpy(p + 9, OEM_ID, 6);
 	p[15] = 2;              /* revision: ACPI 2.0+ layout with XSDT */
-	put32(p + 16, (uint32_t)gpa_of(rsdt));
-	put32(p + 20, RSDP_LEN);
-	put64(p + 24, gpa_of(xsdt));
+	le_put32(p + 16, (uint32_t)gpa_of(rsdt));
+	le_put32(p + 20, RSDP_LEN);
+	le_put64(p + 24, gpa_of(xsdt));
 	p[8] = checksum(p, RSDP_V1_LEN);
 	p[32] = checksum(p, RSDP_LEN);
 }

@@ -1,5 +1,6 @@
 /* AML byte-code builder (see acpi_aml.h). */
 #include "vmm/acpi_aml.h"
+#include "lib/le.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -103,12 +104,6 @@ static void insert(struct aml *a, size_t pos, const uint8_t *p, size_t n)
 	a->len += n;
 }
 
-static void put_le(uint8_t *out, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		out[i] = (uint8_t)(v >> (8 * i));
-}
-
 static size_t encode_integer(uint64_t v, uint8_t out[9])
 {
 	if (v == 0 || v == 1) {
@@ -121,21 +116,21 @@ static size_t encode_integer(uint64_t v, uint8_t out[9])
 	}
 	if (v <= UINT8_MAX) {
 		out[0] = BYTE_PREFIX;
-		put_le(out + 1, v, 1);
+		le_put(out + 1, v, 1);
 		return 2;
 	}
 	if (v <= UINT16_MAX) {
 		out[0] = WORD_PREFIX;
-		put_le(out + 1, v, 2);
+		le_put(out + 1, v, 2);
 		return 3;
 	}
 	if (v <= UINT32_MAX) {
 		out[0] = DWORD_PREFIX;
-		put_le(out + 1, v, 4);
+		le_put(out + 1, v, 4);
 		return 5;
 	}
 	out[0] = QWORD_PREFIX;
-	put_le(out + 1, v, 8);
+	le_put(out + 1, v, 8);
 	return 9;
 }
 
@@ -292,7 +287,7 @@ void aml_eisaid(struct aml *a, const char *id)
 	/* Always a DWord, like iasl, so the object is recognisably an id. */
 	uint8_t buf[5] = { DWORD_PREFIX };
 
-	put_le(buf + 1, v, 4);
+	le_put(buf + 1, v, 4);
 	aml_bytes(a, buf, sizeof(buf));
 }
 
@@ -408,8 +403,8 @@ void aml_res_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align,
 {
 	uint8_t d[8] = { RES_IO, 0x01 /* 16-bit decode */ };
 
-	put_le(d + 2, min, 2);
-	put_le(d + 4, max, 2);
+	le_put(d + 2, min, 2);
+	le_put(d + 4, max, 2);
 	d[6] = align;
 	d[7] = len;
 	aml_bytes(a, d, sizeof(d));
@@ -419,7 +414,7 @@ void aml_res_irq_noflags(struct aml *a, uint16_t irq_mask)
 {
 	uint8_t d[3] = { RES_IRQ_NOFLAGS };
 
-	put_le(d + 1, irq_mask, 2);
+	le_put(d + 1, irq_mask, 2);
 	aml_bytes(a, d, sizeof(d));
 }
 
@@ -430,9 +425,9 @@ static void word_addr(struct aml *a, uint8_t type, uint8_t type_flags,
 			  type_flags };
 
 	/* granularity 0, translation 0 */
-	put_le(d + 8, min, 2);
-	put_le(d + 10, max, 2);
-	put_le(d + 14, (uint32_t)max - min + 1, 2);
+	le_put(d + 8, min, 2);
+	le_put(d + 10, max, 2);
+	le_put(d + 14, (uint32_t)max - min + 1, 2);
 	aml_bytes(a, d, sizeof(d));
 }
 
@@ -451,9 +446,9 @@ void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max)
 	uint8_t d[26] = { RES_DWORD_ADDR, 23, 0, ADDR_TYPE_MEM,
 			  ADDR_FLAGS_WINDOW, MEM_RW_UNCACHED };
 
-	put_le(d + 10, min, 4);
-	put_le(d + 14, max, 4);
-	put_le(d + 22, (uint64_t)max - min + 1, 4);
+	le_put(d + 10, min, 4);
+	le_put(d + 14, max, 4);
+	le_put(d + 22, (uint64_t)max - min + 1, 4);
 	aml_bytes(a, d, sizeof(d));
 }
 

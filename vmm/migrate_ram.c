@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/le.h"
 #include "vmm/guest_memory.h"
 #include "vmm/snapshot.h"
 #include "vmm/snapshot_ram.h"
@@ -35,19 +36,13 @@ void ram_sender_free(struct ram_sender *rs)
 	rs->head = rs->data = NULL;
 }
 
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 int ram_send_flush(struct ram_sender *rs)
 {
 	int ret;
 
 	if (!rs->n)
 		return 0;
-	put_le(rs->head, rs->n, 4);
+	le_put(rs->head, rs->n, 4);
 	ret = ss_write_section2(rs->s, SS_SEC_RAM_PAGES, SS_SEC_F_MANDATORY, 0,
 				SNAP_RAM_VERSION, rs->head, 4 + 8ULL * rs->n,
 				rs->data, rs->ndata * PAGE);
@@ -70,20 +65,11 @@ int ram_send_page(struct ram_sender *rs, uint64_t page)
 	} else {
 		rs->ndata++;
 	}
-	put_le(rs->head + 4 + 8 * rs->n, rec, 8);
+	le_put(rs->head + 4 + 8 * rs->n, rec, 8);
 	rs->pages++;
 	if (++rs->n == RAM_BATCH)
 		return ram_send_flush(rs);
 	return 0;
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
 }
 
 int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
@@ -94,11 +80,11 @@ int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
 
 	if (len < 4)
 		goto short_payload;
-	count = get_le(p, 4);
+	count = le_get(p, 4);
 	if (count > RAM_BATCH * 16 || len < 4 + 8 * count)
 		goto short_payload;
 	for (uint64_t i = 0; i < count; i++) {
-		uint64_t rec = get_le(p + 4 + 8 * i, 8);
+		uint64_t rec = le_get(p + 4 + 8 * i, 8);
 
 		if ((rec >> 12) >= pages || (rec & 0xfff & ~(uint64_t)RAM_PAGE_ZERO)) {
 			snprintf(err, errlen, "page record %llu: page %llu flags "
@@ -115,7 +101,7 @@ int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
 		goto short_payload;
 	data = p + 4 + 8 * count;
 	for (uint64_t i = 0; i < count; i++) {
-		uint64_t rec = get_le(p + 4 + 8 * i, 8), page = rec >> 12;
+		uint64_t rec = le_get(p + 4 + 8 * i, 8), page = rec >> 12;
 		uint8_t *dst = mem->host + page * PAGE;
 
 		if (rec & RAM_PAGE_ZERO) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "lib/le.h"
 
 #include "vmm/guest_memory.h"
 #include "vmm/mig_channel.h"
@@ -151,12 +152,6 @@ static void test_replayed_frame(void **state)
 
 /* ---- page records ---- */
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void test_ram_receive(void **state)
 {
 	struct guest_memory mem;
@@ -168,9 +163,9 @@ static void test_ram_receive(void **state)
 	assert_int_equal(guest_memory_init(&mem, 1 << 20), 0);   /* 256 pages */
 	/* page 5 data, page 6 zero, page 7 data */
 	pl[0] = 3;
-	put64(pl + 4, 5 << 12);
-	put64(pl + 12, 6 << 12 | RAM_PAGE_ZERO);
-	put64(pl + 20, 7 << 12);
+	le_put64(pl + 4, 5 << 12);
+	le_put64(pl + 12, 6 << 12 | RAM_PAGE_ZERO);
+	le_put64(pl + 20, 7 << 12);
 	memset(pl + 28, 0xaa, 4096);
 	memset(pl + 28 + 4096, 0xbb, 4096);
 	mem.host[6 * 4096] = 1;        /* not seen: a zero record leaves it */
@@ -180,19 +175,19 @@ static void test_ram_receive(void **state)
 	assert_int_equal(mem.host[7 * 4096 + 4095], 0xbb);
 	assert_int_equal(mem.host[6 * 4096], 1);
 	/* Page 5 seen: a zero record clears it now. */
-	put64(pl + 4, 5 << 12 | RAM_PAGE_ZERO);
+	le_put64(pl + 4, 5 << 12 | RAM_PAGE_ZERO);
 	pl[0] = 1;
 	assert_int_equal(ram_receive(&mem, seen, pl, 12, err, sizeof(err)), 0);
 	assert_int_equal(mem.host[5 * 4096 + 9], 0);
 	/* Hostile: page beyond RAM, unknown flag, lengths that do not add up. */
-	put64(pl + 4, 256ULL << 12);
+	le_put64(pl + 4, 256ULL << 12);
 	assert_int_equal(ram_receive(&mem, seen, pl, 4 + 8 + 4096, err,
 				     sizeof(err)), -1);
 	assert_non_null(strstr(err, "page 256"));
-	put64(pl + 4, 5 << 12 | 0x4);
+	le_put64(pl + 4, 5 << 12 | 0x4);
 	assert_int_equal(ram_receive(&mem, seen, pl, 4 + 8 + 4096, err,
 				     sizeof(err)), -1);
-	put64(pl + 4, 5 << 12);
+	le_put64(pl + 4, 5 << 12);
 	assert_int_equal(ram_receive(&mem, seen, pl, 4 + 8 + 100, err,
 				     sizeof(err)), -1);
 	assert_non_null(strstr(err, "do not add up"));
