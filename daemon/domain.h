@@ -173,6 +173,7 @@ int domain_vmm_request(const struct domain *d, const char *cmd,
 		       json_t **reply, char *err, size_t errlen);
 int domain_vmm_wait_ready(struct domain *d, char *err, size_t errlen);
 void domain_vmm_kill(struct domain *d);
+bool domain_vmm_alive(const struct domain *d);
 int domain_watch_pid(struct domain *d);
 int domain_store_create(struct domain *d);
 void domain_store_destroy(struct domain *d);

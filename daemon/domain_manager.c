@@ -309,11 +309,14 @@ static int make_dir(struct domain *d, char *err, size_t errlen)
 }
 
 /* Start a VMM for an allocated, configured domain and wire it up. */
-static int domain_start(struct domain *d, bool paused, char *err,
-			size_t errlen)
+/*
+ * Give a domain its ID and directory and put it in the table, as an
+ * active domain.  A restored or migrated domain keeps its ID when it is
+ * free, so its guest's xenstore paths stay right; otherwise (and
+ * normally) it gets the next one.
+ */
+static int domain_register(struct domain *d, char *err, size_t errlen)
 {
-	/* A restored domain keeps its ID when it is free, so its guest's
-	 * xenstore paths stay right; otherwise (and normally) the next one. */
 	if (!d->domid || domain_find_id(d->mgr, d->domid))
 		d->domid = alloc_domid(d->mgr);
 	if (make_dir(d, err, errlen) < 0)
@@ -322,6 +325,14 @@ static int domain_start(struct domain *d, bool paused, char *err,
 	d->phase = DOMAIN_ACTIVE;
 	d->shutdown_reason[0] = '\0';
 	domain_link(d->mgr, d);
+	return 0;
+}
+
+static int domain_start(struct domain *d, bool paused, char *err,
+			size_t errlen)
+{
+	if (domain_register(d, err, errlen) < 0)
+		return -1;
 	if (open_xs_channel(d, err, errlen) < 0 ||
 	    domain_vmm_spawn(d, err, errlen) < 0 ||
 	    domain_vmm_wait_ready(d, err, errlen) < 0 ||
@@ -495,21 +506,16 @@ struct domain *domain_receive(struct domain_manager *m, json_t *record,
 		domain_free(d);
 		return NULL;
 	}
-	if (!d->domid || domain_find_id(m, d->domid))
-		d->domid = alloc_domid(m);
-	domain_import_watches(m, record, d->domid);
+	d->pid = 0;
+	d->incoming = true;
 	d->guest_nodes = json_incref(json_object_get(record, "guest_nodes"));
-	if (make_dir(d, err, errlen) < 0) {
+	if (domain_register(d, err, errlen) < 0) {
 		close(sock);
 		d->incoming_fd = -1;
 		domain_free(d);
 		return NULL;
 	}
-	d->phase = DOMAIN_ACTIVE;
-	d->pid = 0;
-	d->incoming = true;
-	d->start_time = wall_now();
-	domain_link(m, d);
+	domain_import_watches(m, record, d->domid);
 	if (open_xs_channel(d, err, errlen) < 0) {
 		domain_cleanup(d);
 		return NULL;

@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,12 +102,6 @@ static struct domain *record_load(struct domain_manager *m, const char *dir)
 	return d;
 }
 
-static bool vmm_still_ours(const struct domain *d)
-{
-	return d->pid > 0 && kill(d->pid, 0) == 0 &&
-	       proc_start_time(d->pid) == d->pid_start;
-}
-
 static void recover_one(struct domain_manager *m, struct domain *d)
 {
 	char err[512];
@@ -125,7 +118,7 @@ static void recover_one(struct domain_manager *m, struct domain *d)
 			 d->domid, d->shutdown_reason);
 		return;
 	}
-	if (vmm_still_ours(d) && domain_watch_pid(d) == 0) {
+	if (domain_vmm_alive(d) && domain_watch_pid(d) == 0) {
 		if (domain_attach_services(d, err, sizeof(err)) < 0)
 			log_warn("domain %s: %s", d->name, err);
 		log_info("recovered domain %s (%u), VMM pid %d", d->name,

@@ -309,9 +309,12 @@ int domain_vmm_request(const struct domain *d, const char *cmd,
 	return 0;
 }
 
-static bool vmm_alive(const struct domain *d)
+/* The VMM recorded for d still runs: the same pid *and* start time, so a
+ * reused pid or a zombie does not count. */
+bool domain_vmm_alive(const struct domain *d)
 {
-	return kill(d->pid, 0) == 0 && proc_start_time(d->pid) == d->pid_start;
+	return d->pid > 0 && kill(d->pid, 0) == 0 &&
+	       proc_start_time(d->pid) == d->pid_start;
 }
 
 /* The VMM's own last error line (its log), which names the bad input. */
@@ -353,7 +356,7 @@ int domain_vmm_wait_ready(struct domain *d, char *err, size_t errlen)
 			d->pid = 0;
 			break;
 		}
-		if (!d->is_child && !vmm_alive(d))
+		if (!d->is_child && !domain_vmm_alive(d))
 			break;
 		nanosleep(&ts, NULL);
 	}
@@ -372,7 +375,7 @@ void domain_vmm_kill(struct domain *d)
 		return;
 	if (d->pidfd >= 0)
 		pidfd_send_signal(d->pidfd, SIGKILL, NULL, 0);
-	else if (vmm_alive(d))
+	else if (domain_vmm_alive(d))
 		kill(d->pid, SIGKILL);
 	if (d->is_child)
 		waitpid(d->pid, NULL, 0);
