@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "devices/byte_ring.h"
 #include "devices/chardev_unix.h"
 #include "lib/log.h"
 #include "vmm/main_loop.h"
@@ -258,15 +259,12 @@ static void *writer_thread(void *arg)
 			pthread_cond_wait(&cd->out_cond, &cd->out_lock);
 		if (!cd->out_len)
 			break;
-		chunk = cd->out_len;
-		if (cd->out_head + chunk > CHARDEV_OUT_BUF)
-			chunk = CHARDEV_OUT_BUF - cd->out_head;
+		chunk = ring_chunk(CHARDEV_OUT_BUF, cd->out_head, cd->out_len);
 		/* Writers only append, so the chunk is stable while unlocked. */
 		pthread_mutex_unlock(&cd->out_lock);
 		ok = write_chunk(cd, cd->out_buf + cd->out_head, chunk);
 		pthread_mutex_lock(&cd->out_lock);
-		cd->out_head = (cd->out_head + chunk) % CHARDEV_OUT_BUF;
-		cd->out_len -= chunk;
+		ring_consume(CHARDEV_OUT_BUF, &cd->out_head, &cd->out_len, chunk);
 		if (!ok) {
 			cd->dropped += cd->out_len;
 			cd->out_len = 0;
@@ -280,8 +278,7 @@ static void *writer_thread(void *arg)
 
 void chardev_write(struct chardev *cd, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	size_t room, tail;
+	size_t room;
 	bool first_drop = false;
 
 	if (cd && cd->sock) {
@@ -299,17 +296,8 @@ void chardev_write(struct chardev *cd, const void *buf, size_t len)
 		cd->dropped += len - room;
 		len = room;
 	}
-	tail = (cd->out_head + cd->out_len) % CHARDEV_OUT_BUF;
-	for (size_t done = 0; done < len;) {
-		size_t n = len - done;
-
-		if (n > CHARDEV_OUT_BUF - tail)
-			n = CHARDEV_OUT_BUF - tail;
-		memcpy(cd->out_buf + tail, p + done, n);
-		tail = (tail + n) % CHARDEV_OUT_BUF;
-		done += n;
-	}
-	cd->out_len += len;
+	len = ring_append(cd->out_buf, CHARDEV_OUT_BUF, cd->out_head,
+			  &cd->out_len, buf, len);
 	if (len)
 		pthread_cond_signal(&cd->out_cond);
 	pthread_mutex_unlock(&cd->out_lock);

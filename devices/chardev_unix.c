@@ -6,6 +6,7 @@
  * connection or the epoll registration runs on the main thread; other
  * threads ask for it through an eventfd ("kick").
  */
+#include "devices/byte_ring.h"
 #include "devices/chardev_unix.h"
 
 #include <errno.h>
@@ -78,11 +79,10 @@ static void flush_locked(struct chardev_unix *cu)
 {
 	while (cu->fd >= 0 && !cu->broken && !cu->want_out && !cu->linking &&
 	       cu->out_len) {
-		size_t chunk = cu->out_len;
+		size_t chunk = ring_chunk(CHARDEV_OUT_BUF, cu->out_head,
+					  cu->out_len);
 		ssize_t n;
 
-		if (cu->out_head + chunk > CHARDEV_OUT_BUF)
-			chunk = CHARDEV_OUT_BUF - cu->out_head;
 		n = send(cu->fd, cu->out + cu->out_head, chunk,
 			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
@@ -92,8 +92,8 @@ static void flush_locked(struct chardev_unix *cu)
 		} else if (n < 0) {
 			cu->broken = true;
 		} else {
-			cu->out_head = (cu->out_head + (size_t)n) % CHARDEV_OUT_BUF;
-			cu->out_len -= (size_t)n;
+			ring_consume(CHARDEV_OUT_BUF, &cu->out_head,
+				     &cu->out_len, (size_t)n);
 		}
 	}
 	if (!cu->out_len)
@@ -102,28 +102,16 @@ static void flush_locked(struct chardev_unix *cu)
 
 void chardev_unix_write(struct chardev_unix *cu, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	size_t room, tail;
+	size_t taken;
 	bool first_drop = false, need_kick;
 
 	pthread_mutex_lock(&cu->lock);
-	room = CHARDEV_OUT_BUF - cu->out_len;
-	if (len > room) {
+	taken = ring_append(cu->out, CHARDEV_OUT_BUF, cu->out_head, &cu->out_len,
+			    buf, len);
+	if (taken < len) {
 		first_drop = cu->dropped == 0;
-		cu->dropped += len - room;
-		len = room;
+		cu->dropped += len - taken;
 	}
-	tail = (cu->out_head + cu->out_len) % CHARDEV_OUT_BUF;
-	for (size_t done = 0; done < len;) {
-		size_t n = len - done;
-
-		if (n > CHARDEV_OUT_BUF - tail)
-			n = CHARDEV_OUT_BUF - tail;
-		memcpy(cu->out + tail, p + done, n);
-		tail = (tail + n) % CHARDEV_OUT_BUF;
-		done += n;
-	}
-	cu->out_len += len;
 	flush_locked(cu);
 	/* The main loop must start polling for room, or disconnect. */
 	need_kick = cu->broken || (cu->want_out && !(cu->events & EPOLLOUT));
