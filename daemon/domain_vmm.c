@@ -107,6 +107,9 @@ static void service_args(struct argv_builder *b, const struct domain *d)
 static int build_restore_argv(struct argv_builder *b, const struct domain *d)
 {
 	arg(b, "--restore=%s", d->restore_file);
+	/* Running again in milliseconds whatever the RAM size; each chunk is
+	 * still checked before the guest sees it (docs/save-format.md). */
+	arg(b, "--verify-ram=lazy");
 	arg(b, "--name=%s", d->name);
 	service_args(b, d);
 	arg(b, "--paused");
@@ -273,6 +276,38 @@ static int read_line(int fd, char *buf, size_t size)
 	return -1;
 }
 
+/* The VMM's own last error line (its log), which names the bad input. */
+static void vmm_log_error(const struct domain *d, const char *what, char *err,
+			  size_t errlen)
+{
+	char path[600], line[1024], last[1024] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vmm-%s.log", d->mgr->opt.log_dir,
+		 d->name);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strstr(line, "error"))
+			snprintf(last, sizeof(last), "%s", line);
+	}
+	if (f)
+		fclose(f);
+	if (!strncmp(last, "xenon-vmm: error: ", 18))
+		memmove(last, last + 18, strlen(last + 18) + 1);
+	snprintf(err, errlen, "domain %s: the VMM %s: %s", d->name, what,
+		 last[0] ? last : "no message (see its log)");
+}
+
+/* Whether the VMM has ended (gone, or a zombie not reaped yet). */
+static bool vmm_ended(const struct domain *d)
+{
+	struct proc_stat ps;
+
+	return d->pid <= 0 || proc_stat_read(d->pid, NULL, &ps) < 0 ||
+	       ps.state == 'Z' || ps.state == 'X';
+}
+
 int domain_vmm_request(const struct domain *d, const char *cmd,
 		       json_t **reply, char *err, size_t errlen)
 {
@@ -287,9 +322,15 @@ int domain_vmm_request(const struct domain *d, const char *cmd,
 	}
 	n = snprintf(line, sizeof(line), "{\"cmd\":\"%s\"}\n", cmd);
 	if (write(fd, line, (size_t)n) != n || read_line(fd, line, sizeof(line)) < 0) {
-		snprintf(err, errlen, "domain %s: VMM did not answer '%s': %s",
-			 d->name, cmd, strerror(errno));
+		int e = errno;
+
 		close(fd);
+		usleep(20000);   /* a VMM that just failed: let it finish dying */
+		if (vmm_ended(d))
+			vmm_log_error(d, "stopped", err, errlen);
+		else
+			snprintf(err, errlen, "domain %s: VMM did not answer "
+				 "'%s': %s", d->name, cmd, strerror(e));
 		return -1;
 	}
 	close(fd);
@@ -315,28 +356,6 @@ bool domain_vmm_alive(const struct domain *d)
 {
 	return d->pid > 0 && kill(d->pid, 0) == 0 &&
 	       proc_start_time(d->pid) == d->pid_start;
-}
-
-/* The VMM's own last error line (its log), which names the bad input. */
-static void vmm_log_error(const struct domain *d, char *err, size_t errlen)
-{
-	char path[600], line[1024], last[1024] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/vmm-%s.log", d->mgr->opt.log_dir,
-		 d->name);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strstr(line, "error"))
-			snprintf(last, sizeof(last), "%s", line);
-	}
-	if (f)
-		fclose(f);
-	if (!strncmp(last, "xenon-vmm: error: ", 18))
-		memmove(last, last + 18, strlen(last + 18) + 1);
-	snprintf(err, errlen, "domain %s: the VMM failed to start: %s", d->name,
-		 last[0] ? last : "no message (see its log)");
 }
 
 /* Poll until the control socket answers (the VMM has built the VM and its
@@ -365,7 +384,7 @@ int domain_vmm_wait_ready(struct domain *d, char *err, size_t errlen)
 			 d->name, VMM_READY_TIMEOUT_MS);
 		return -1;
 	}
-	vmm_log_error(d, err, errlen);
+	vmm_log_error(d, "failed to start", err, errlen);
 	return -1;
 }
 

@@ -115,6 +115,13 @@ static void write_exit_file(const char *path, int status)
 		log_errno("--exit-file: '%s'", path);
 }
 
+_Noreturn void vmm_exit_now(const struct vm *vm, enum vm_exit_status status)
+{
+	if (vm->opts && vm->opts->exit_file)
+		write_exit_file(vm->opts->exit_file, (int)status);
+	_exit((int)status);
+}
+
 /* A domain comes from a kernel, a save file or an incoming migration. */
 static struct restore_ctx *restoring;
 static struct incoming_ctx *incoming;
@@ -202,6 +209,7 @@ int main(int argc, char **argv)
 	vcpus_join(&vm);
 	control_close();
 	devices_destroy(&vm);
+	restore_stop_paging(restoring);
 	vm_destroy(&vm);
 	restore_close(restoring);
 	incoming_close(incoming);

@@ -44,6 +44,7 @@
 #include "vmm/main_loop.h"
 #include "vmm/mig_channel.h"
 #include "vmm/migrate.h"
+#include "vmm/ram_pager.h"
 #include "vmm/migrate_msg.h"
 #include "vmm/snapshot.h"
 #include "vmm/snapshot_ram.h"
@@ -444,6 +445,8 @@ static int run(struct migration *m)
 	json_t *cfg;
 	int ret;
 
+	if (m->vm->pager && ram_pager_wait(m->vm->pager) < 0)
+		return fail(m, "guest RAM is not all restored yet");
 	set_phase(m, "connecting");
 	if (m->fd < 0 && connect_to(m) < 0)
 		return -1;

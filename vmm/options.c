@@ -13,7 +13,7 @@
 enum { OPT_SERIAL = 256, OPT_VCONSOLE, OPT_CONTROL, OPT_PTY_LINK, OPT_PAUSED,
        OPT_XENSTORE, OPT_DISK };
 enum { OPT_EXIT_FILE = 300, OPT_VIF, OPT_UUID, OPT_RESTORE, OPT_INCOMING,
-       OPT_INCOMING_KEY, OPT_INCOMING_TIMEOUT, OPT_NO_VERIFY_RAM,
+       OPT_INCOMING_KEY, OPT_INCOMING_TIMEOUT, OPT_NO_VERIFY_RAM, OPT_VERIFY_RAM,
        OPT_SAVE_INFO };
 
 static const struct option long_opts[] = {
@@ -39,6 +39,7 @@ static const struct option long_opts[] = {
 	{ "incoming-key-file", required_argument, NULL, OPT_INCOMING_KEY },
 	{ "incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT },
 	{ "no-verify-ram", no_argument, NULL, OPT_NO_VERIFY_RAM },
+	{ "verify-ram", required_argument, NULL, OPT_VERIFY_RAM },
 	{ "save-info", required_argument, NULL, OPT_SAVE_INFO },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -80,8 +81,13 @@ void vmm_usage(FILE *out)
 	      "      --restore FILE    rebuild a domain from a save file\n"
 	      "      --save-info FILE  check a save file completely and print its\n"
 	      "                        config as one JSON line, then exit\n"
-	      "      --no-verify-ram   with --restore: do not check the RAM image's\n"
-	      "                        checksums first (restore time stays flat)\n"
+	      "      --verify-ram MODE with --restore, when the RAM image's checksums\n"
+	      "                        are checked: 'eager' (default: all before the\n"
+	      "                        guest runs), 'lazy' (each 1 MiB chunk before\n"
+	      "                        the guest first sees it, pages brought in by\n"
+	      "                        userfaultfd: restore time stays flat; a bad\n"
+	      "                        chunk stops the domain) or 'none'\n"
+	      "      --no-verify-ram   the same as --verify-ram=none\n"
 	      "      --incoming tcp:HOST:PORT | fd:N\n"
 	      "                        receive a migrating domain\n"
 	      "      --incoming-key-file FILE\n"
@@ -197,6 +203,22 @@ static int add_disk(struct vmm_options *o, const char *spec)
 	return rc;
 }
 
+static int parse_verify_ram(const char *arg, enum verify_ram *mode)
+{
+	static const char *const names[] = {
+		[VERIFY_RAM_EAGER] = "eager", [VERIFY_RAM_LAZY] = "lazy",
+		[VERIFY_RAM_NONE] = "none",
+	};
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(arg, names[i])) {
+			*mode = (enum verify_ram)i;
+			return 0;
+		}
+	log_error("--verify-ram: '%s': expected eager, lazy or none", arg);
+	return -1;
+}
+
 static int parse_one(struct vmm_options *o, int c, const char *arg)
 {
 	if (c > 0 && c < 128 && strchr("kiamc", c))
@@ -228,7 +250,13 @@ static int parse_one(struct vmm_options *o, int c, const char *arg)
 		o->vconsole_given = true;
 		return parse_chardev("vconsole", arg, &o->vconsole);
 	case OPT_RESTORE: o->restore = arg; return 0;
-	case OPT_NO_VERIFY_RAM: o->no_verify_ram = true; return 0;
+	case OPT_NO_VERIFY_RAM:
+		o->verify_ram_given = true;
+		o->verify_ram = VERIFY_RAM_NONE;
+		return 0;
+	case OPT_VERIFY_RAM:
+		o->verify_ram_given = true;
+		return parse_verify_ram(arg, &o->verify_ram);
 	case OPT_SAVE_INFO:
 		o->save_info = true;
 		o->restore = arg;
@@ -279,8 +307,8 @@ static int check_options(const struct vmm_options *o)
 {
 	uint8_t uuid[16];
 
-	if (o->no_verify_ram && !o->restore) {
-		log_error("--no-verify-ram needs --restore");
+	if (o->verify_ram_given && !o->restore) {
+		log_error("--verify-ram/--no-verify-ram need --restore");
 		return -1;
 	}
 	if ((o->incoming_key_file || o->incoming_timeout_ms) && !o->incoming) {
@@ -384,7 +412,7 @@ int vmm_options_merge_saved(struct vmm_options *out,
 	out->incoming = cli->incoming;
 	out->incoming_key_file = cli->incoming_key_file;
 	out->incoming_timeout_ms = cli->incoming_timeout_ms;
-	out->no_verify_ram = cli->no_verify_ram;
+	out->verify_ram = cli->verify_ram;
 	if (cli->name)
 		out->name = cli->name;
 	if (cli->serial_given)

@@ -8,6 +8,9 @@
 
 struct ram_image;
 
+/* --verify-ram: when a restore checks the RAM image's chunk CRCs. */
+enum verify_ram { VERIFY_RAM_EAGER, VERIFY_RAM_LAZY, VERIFY_RAM_NONE };
+
 enum chardev_kind { CHARDEV_NONE, CHARDEV_NULL, CHARDEV_STDIO, CHARDEV_PTY,
 		    CHARDEV_FILE, CHARDEV_UNIX };
 
@@ -49,7 +52,8 @@ struct vmm_options {
 	const char *incoming;            /* --incoming tcp:HOST:PORT | fd:N */
 	const char *incoming_key_file;   /* shared migration secret */
 	unsigned incoming_timeout_ms;    /* I/O timeout of the incoming stream */
-	bool no_verify_ram;              /* --restore: skip RAM image CRCs */
+	enum verify_ram verify_ram;      /* --restore: when RAM CRCs are checked */
+	bool verify_ram_given;
 	bool save_info;                  /* --save-info FILE: check, describe, exit */
 	bool serial_given, vconsole_given; /* explicitly on the command line */
 	bool machine_given;              /* kernel/initrd/cmdline/memory/vcpus */

@@ -19,6 +19,8 @@
 
 #include "lib/log.h"
 #include "vmm/options.h"
+#include "vmm/ram_pager.h"
+#include "vmm/restore_lazy.h"
 #include "vmm/save.h"
 #include "vmm/snapshot.h"
 #include "vmm/snapshot_ram.h"
@@ -32,6 +34,8 @@ struct restore_ctx {
 	struct ram_image_info ri;
 	struct ram_image image;
 	bool have_image;
+	enum verify_ram verify;
+	struct lazy_restore *lazy;
 };
 
 /* Parse the config section and build the options of the saved machine. */
@@ -186,7 +190,13 @@ static int read_file(struct restore_ctx *ctx, const struct vmm_options *cli,
 	p = NULL;
 	if (read_sections(ctx, &s, st.st_size, opts->mem_mib << 20) < 0)
 		goto fail;
-	if (!cli->no_verify_ram &&
+	ctx->verify = cli->verify_ram;
+	if (ctx->verify == VERIFY_RAM_LAZY && !ram_pager_available()) {
+		log_info("--verify-ram=lazy: userfaultfd is not available here "
+			 "(%s); checking the RAM image first", strerror(errno));
+		ctx->verify = VERIFY_RAM_EAGER;
+	}
+	if (ctx->verify == VERIFY_RAM_EAGER &&
 	    ram_image_verify(ctx->fd, &ctx->ri, err, sizeof(err)) < 0) {
 		ss_fail(&s, NULL, "%s", err);
 		goto fail;
@@ -219,9 +229,11 @@ int restore_open(const struct vmm_options *cli, struct vmm_options *opts,
 		restore_close(ctx);
 		return -1;
 	}
+	/* Lazy: a new memfd filled by the pager (restore_apply()); else the
+	 * image itself, mapped copy-on-write. */
 	ctx->image = (struct ram_image){ ctx->fd, ctx->ri.image_offset,
 					 ctx->ri.present };
-	opts->ram_image = &ctx->image;
+	opts->ram_image = ctx->verify == VERIFY_RAM_LAZY ? NULL : &ctx->image;
 	*out = ctx;
 	return 0;
 }
@@ -230,12 +242,27 @@ int restore_apply(struct vm *vm, struct restore_ctx *ctx)
 {
 	char err[320];
 
+	/* First, before anything reads guest RAM (device state does). */
+	if (ctx->verify == VERIFY_RAM_LAZY &&
+	    lazy_restore_start(&ctx->lazy, vm, ctx->fd, ctx->path, &ctx->ri) < 0) {
+		log_error("--restore: '%s': cannot page guest RAM in "
+			  "(--verify-ram=lazy)", ctx->path);
+		return -1;
+	}
 	if (snapshot_apply(vm, &ctx->ss, err, sizeof(err)) < 0) {
 		log_error("--restore: '%s': %s", ctx->path, err);
 		return -1;
 	}
 	snapshot_sections_free(&ctx->ss);
 	return 0;
+}
+
+void restore_stop_paging(struct restore_ctx *ctx)
+{
+	if (ctx) {
+		lazy_restore_destroy(ctx->lazy);
+		ctx->lazy = NULL;
+	}
 }
 
 void restore_close(struct restore_ctx *ctx)

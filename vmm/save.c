@@ -17,6 +17,7 @@
 
 #include "lib/log.h"
 #include "lib/vmstate.h"
+#include "vmm/ram_pager.h"
 #include "vmm/save.h"
 #include "vmm/snapshot.h"
 #include "vmm/snapshot_ram.h"
@@ -71,6 +72,14 @@ json_t *vm_save(struct vm *vm, const struct save_request *req)
 			 strerror(errno));
 		free(tmp);
 		return json_pack("{s:b, s:s}", "ok", 0, "error", what);
+	}
+	/* A lazily restored domain: its RAM must be all here to be saved. */
+	if (vm->pager && ram_pager_wait(vm->pager) < 0) {
+		close_fd(&fd);
+		unlink(tmp);
+		free(tmp);
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+				 "save: guest RAM is not all restored yet");
 	}
 	vm_pause(vm);
 	paused_ns = monotonic_ns();

@@ -27,6 +27,8 @@ int restore_open(const struct vmm_options *cli, struct vmm_options *opts,
 		 struct restore_ctx **out);
 /* After vm_create() and devices_create(): load the state. */
 int restore_apply(struct vm *vm, struct restore_ctx *ctx);
+/* At exit, before vm_destroy(): stop paging RAM in (--verify-ram=lazy). */
+void restore_stop_paging(struct restore_ctx *ctx);
 /* At exit, after vm_destroy() (the RAM image stays mapped until then). */
 void restore_close(struct restore_ctx *ctx);
 /* --save-info: the same checks as restore_open(), then one JSON line on

@@ -256,11 +256,41 @@ int ram_image_parse(const void *payload, size_t len, uint64_t ram_size,
 	return 0;
 }
 
+bool ram_image_chunk_has_data(const struct ram_image_info *ri, uint32_t c)
+{
+	uint64_t pages = ri->ram_size / PAGE;
+
+	for (uint64_t p = (uint64_t)c * RAM_CHUNK_PAGES;
+	     p < pages && p < (uint64_t)(c + 1) * RAM_CHUNK_PAGES; p++)
+		if (present(ri, p))
+			return true;
+	return false;
+}
+
+int ram_image_check_chunk(const struct ram_image_info *ri, uint32_t c,
+			  const uint8_t *chunk, char *err, size_t errlen)
+{
+	uint64_t pages = ri->ram_size / PAGE, first = (uint64_t)c * RAM_CHUNK_PAGES;
+	uint32_t crc = 0;
+
+	for (uint64_t p = first; p < pages && p < first + RAM_CHUNK_PAGES; p++)
+		if (present(ri, p))
+			crc = crc32c(crc, chunk + (p - first) * PAGE, PAGE);
+	if (crc == ri->crc[c])
+		return 0;
+	snprintf(err, errlen, "RAM image: checksum mismatch in chunk %u (RAM "
+		 "pages %llu-%llu, file offset %llu; corrupted)", c,
+		 (unsigned long long)first,
+		 (unsigned long long)(first + RAM_CHUNK_PAGES - 1),
+		 (unsigned long long)(ri->image_offset + first * PAGE));
+	return -1;
+}
+
 int ram_image_verify(int fd, const struct ram_image_info *ri, char *err,
 		     size_t errlen)
 {
-	uint64_t pages = ri->ram_size / PAGE;
 	const uint8_t *img;
+	int ret = 0;
 
 	if (!ri->data_pages)
 		return 0;
@@ -271,25 +301,9 @@ int ram_image_verify(int fd, const struct ram_image_info *ri, char *err,
 			 strerror(errno));
 		return -1;
 	}
-	for (uint32_t c = 0; c < ri->nchunks; c++) {
-		uint32_t crc = 0;
-
-		for (uint64_t p = (uint64_t)c * RAM_CHUNK_PAGES;
-		     p < pages && p < (uint64_t)(c + 1) * RAM_CHUNK_PAGES; p++)
-			if (present(ri, p))
-				crc = crc32c(crc, img + p * PAGE, PAGE);
-		if (crc != ri->crc[c]) {
-			snprintf(err, errlen, "RAM image: checksum mismatch in chunk "
-				 "%u (RAM pages %llu-%llu, file offset "
-				 "%llu; corrupted)", c,
-				 (unsigned long long)c * RAM_CHUNK_PAGES,
-				 (unsigned long long)(c + 1) * RAM_CHUNK_PAGES - 1,
-				 (unsigned long long)(ri->image_offset +
-						      (uint64_t)c * RAM_CHUNK_PAGES * PAGE));
-			munmap((void *)img, ri->ram_size);
-			return -1;
-		}
-	}
+	for (uint32_t c = 0; c < ri->nchunks && ret == 0; c++)
+		ret = ram_image_check_chunk(ri, c, img + (uint64_t)c *
+					    RAM_CHUNK_PAGES * PAGE, err, errlen);
 	munmap((void *)img, ri->ram_size);
-	return 0;
+	return ret;
 }

@@ -39,6 +39,11 @@ int ram_image_parse(const void *payload, size_t len, uint64_t ram_size,
 /* Check every data page against its chunk CRC (reads the data pages). */
 int ram_image_verify(int fd, const struct ram_image_info *ri, char *err,
 		     size_t errlen);
+/* Whether chunk c has any data page; check chunk c, whose first page is
+ * at `chunk`, against its CRC (-1 with a message naming it). */
+bool ram_image_chunk_has_data(const struct ram_image_info *ri, uint32_t c);
+int ram_image_check_chunk(const struct ram_image_info *ri, uint32_t c,
+			  const uint8_t *chunk, char *err, size_t errlen);
 void ram_image_info_free(struct ram_image_info *ri);
 
 #endif

@@ -15,6 +15,7 @@
 #include "vmm/options.h"
 
 struct vcpu;
+struct ram_pager;
 struct kvm_irq_routing_entry;
 
 /*
@@ -63,6 +64,10 @@ struct vm {
 	/* Boot timer: monotonic ns at process start and at the guest's signal. */
 	uint64_t start_ns;
 	atomic_uint_fast64_t boot_done_ns;
+
+	/* Guest RAM still being paged in (lazy restore, post-copy), else
+	 * NULL: save and migration wait for it first. */
+	struct ram_pager *pager;
 };
 
 int vm_create(struct vm *vm, const struct vmm_options *opts);
@@ -70,6 +75,10 @@ void vm_destroy(struct vm *vm);
 
 /* Ask every vCPU to stop and the monitor to exit with this status. */
 void vm_request_exit(struct vm *vm, enum vm_exit_status status);
+/* Stop the process now with this status (written to --exit-file): for a
+ * guest that must not run another instruction, e.g. on memory that could
+ * not be restored. */
+_Noreturn void vmm_exit_now(const struct vm *vm, enum vm_exit_status status);
 /* Pause / resume all vCPUs; pause returns once they are all parked. */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from snapshot_helpers import first_data_page
 from toolstack_helpers import toolstack  # noqa: F401 (fixture)
 
 
@@ -75,6 +76,19 @@ def test_bad_save_files_are_refused(toolstack):
         assert out.returncode == 1, name
         assert str(bad) in out.stderr, (name, out.stderr)
         assert "victim" not in toolstack.domains(), name
+    # A corrupted RAM chunk: xm restore pages RAM in lazily, so the domain
+    # may start, but the chunk never reaches the guest; the domain stops
+    # and the log says which chunk.
+    bad = toolstack.tmp / "ram.sav"
+    at = first_data_page(data) + 100
+    bad.write_bytes(data[:at] + bytes([data[at] ^ 0x20]) + data[at + 1:])
+    out = toolstack.xm("restore", bad, check=False)
+    deadline = time.monotonic() + 20
+    while "victim" in toolstack.domains() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "victim" not in toolstack.domains(), out
+    log = (toolstack.log_dir / "vmm-victim.log").read_text()
+    assert "checksum mismatch in chunk" in log, log
     out = toolstack.xm("restore", toolstack.tmp / "missing.sav", check=False)
     assert out.returncode == 1 and "No such file" in out.stderr
     toolstack.xm("restore", good)          # the good one still works
