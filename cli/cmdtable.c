@@ -38,6 +38,9 @@ const struct xm_command xm_commands[] = {
 	{ "migrate", cmd_migrate, "Move a domain to another host",
 	  "[options] <Domain> <Host>",
 	  "-l, --live          Live migration: copy memory while the domain runs.\n"
+	  "-c, --postcopy      Live, and if the guest dirties memory faster than\n"
+	  "                    it can be copied, run it at the destination and\n"
+	  "                    send its last pages as it needs them (post-copy).\n"
 	  "-P, --port PORT     The destination xenond's relocation port (8002).\n"
 	  "-D, --downtime MS   Live: pause budget for the final copy (30 ms).\n"
 	  "Both hosts need the same --relocation-key file; the domain's disks\n"

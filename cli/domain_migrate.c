@@ -130,19 +130,21 @@ int cmd_migrate(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "live", no_argument, NULL, 'l' },
+		{ "postcopy", no_argument, NULL, 'c' },
 		{ "port", required_argument, NULL, 'P' },
 		{ "downtime", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long port = 8002, downtime = 30;
-	bool live = false;
+	bool live = false, postcopy = false;
 	json_t *reply, *req;
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+lP:D:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+lcP:D:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': live = true; break;
+		case 'c': live = postcopy = true; break;
 		case 'P':
 			port = strtol(optarg, &end, 10);
 			if (*end || port < 1 || port > 65535)
@@ -162,9 +164,9 @@ int cmd_migrate(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return xm_usage_error("migrate", "expects a domain and a host");
-	req = json_pack("{s:s, s:s, s:i, s:b, s:i}", "domain", argv[optind],
+	req = json_pack("{s:s, s:s, s:i, s:b, s:b, s:i}", "domain", argv[optind],
 			"host", argv[optind + 1], "port", (int)port, "live", live,
-			"downtime_ms", (int)downtime);
+			"postcopy", postcopy, "downtime_ms", (int)downtime);
 	xm_set_progress(show_progress);
 	reply = xm_request("migrate", "migrate", req);
 	end_progress();

@@ -220,21 +220,21 @@ static json_t *op_migrate(struct api_ctx *ctx, json_t *req,
 {
 	json_t *e = NULL;
 	struct domain *d = target(ctx, req, &e);
-	const char *host = str(req, "host");
 	json_int_t port = json_integer_value(json_object_get(req, "port"));
 	json_int_t downtime = json_integer_value(json_object_get(req, "downtime_ms"));
+	struct migrate_params mp = {
+		.host = str(req, "host"),
+		.live = json_is_true(json_object_get(req, "live")),
+		.postcopy = json_is_true(json_object_get(req, "postcopy")),
+	};
 
 	if (!d)
 		return e;
-	if (!host || !*host)
+	if (!mp.host || !*mp.host)
 		return api_error("EINVAL", "migrate needs \"host\"");
-	if (port < 1 || port > 65535)
-		port = 8002;
-	if (downtime < 1 || downtime > 60000)
-		downtime = 30;
-	return domain_op_migrate(ctx->dm, d, host, (unsigned)port,
-				 json_is_true(json_object_get(req, "live")),
-				 (unsigned)downtime, call);
+	mp.port = port < 1 || port > 65535 ? 8002 : (unsigned)port;
+	mp.downtime_ms = downtime < 1 || downtime > 60000 ? 30 : (unsigned)downtime;
+	return domain_op_migrate(ctx->dm, d, &mp, call);
 }
 
 static json_t *op_restore(struct api_ctx *ctx, json_t *req)

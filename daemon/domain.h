@@ -138,9 +138,16 @@ json_t *domain_op_save(struct domain_manager *m, struct domain *d,
 		       const char *path, bool keep, struct api_call *call);
 
 /* Management op "migrate" (domain_migrate.c). */
+struct migrate_params {
+	const char *host;
+	unsigned port;
+	bool live;
+	bool postcopy;          /* live: switch to post-copy if not converging */
+	unsigned downtime_ms;
+};
 json_t *domain_op_migrate(struct domain_manager *m, struct domain *d,
-			  const char *host, unsigned port, bool live,
-			  unsigned downtime_ms, struct api_call *call);
+			  const struct migrate_params *mp,
+			  struct api_call *call);
 struct relocation;
 struct relocation *relocation_open(struct domain_manager *m,
 				   const char *address, unsigned port,

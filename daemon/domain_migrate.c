@@ -297,9 +297,12 @@ static void migrate_done(void *opaque, json_t *reply, const char *err)
 }
 
 json_t *domain_op_migrate(struct domain_manager *m, struct domain *d,
-			  const char *host, unsigned port, bool live,
-			  unsigned downtime_ms, struct api_call *call)
+			  const struct migrate_params *mp,
+			  struct api_call *call)
 {
+	const char *host = mp->host;
+	unsigned port = mp->port;
+	bool live = mp->live || mp->postcopy;
 	struct reloc_key key;
 	struct migrate_op *op;
 	char err[512], sock[600];
@@ -323,8 +326,9 @@ json_t *domain_op_migrate(struct domain_manager *m, struct domain *d,
 		return api_error("EIO", "migrate %s to %s: %s", d->name, host, err);
 	}
 	op = calloc(1, sizeof(*op));
-	req = json_pack("{s:s, s:b, s:b, s:i, s:s#, s:o}", "cmd", "migrate-send",
-			"fd", 1, "live", live, "downtime_ms", (int)downtime_ms,
+	req = json_pack("{s:s, s:b, s:b, s:b, s:i, s:s#, s:o}", "cmd",
+			"migrate-send", "fd", 1, "live", live, "postcopy",
+			mp->postcopy, "downtime_ms", (int)mp->downtime_ms,
 			"key", (const char *)key.bytes, (int)key.len, "config", rec);
 	snprintf(sock, sizeof(sock), "%s/control.sock", d->dir);
 	if (op) {
@@ -343,6 +347,7 @@ json_t *domain_op_migrate(struct domain_manager *m, struct domain *d,
 	}
 	op->waiter = api_defer(call);
 	log_info("domain %s (%u): %s migration to %s:%u started", d->name,
-		 d->domid, live ? "live" : "warm", host, port);
+		 d->domid, mp->postcopy ? "live (post-copy allowed)" :
+		 live ? "live" : "warm", host, port);
 	return NULL;
 }

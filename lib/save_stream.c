@@ -52,6 +52,8 @@ const char *ss_section_name(uint16_t type)
 	case SS_SEC_RAM_PAGES: return "ram-pages";
 	case SS_SEC_RAM_IMAGE: return "ram-image";
 	case SS_SEC_MIG_MSG: return "migration-message";
+	case SS_SEC_POSTCOPY: return "postcopy";
+	case SS_SEC_PAGE_REQUEST: return "page-request";
 	case SS_SEC_END: return "end";
 	default: return NULL;
 	}

@@ -47,6 +47,8 @@ enum ss_section_type {
 	SS_SEC_RAM_PAGES = 5,  /* a batch of page records (streams) */
 	SS_SEC_RAM_IMAGE = 6,  /* descriptor of the page-aligned RAM image (files) */
 	SS_SEC_MIG_MSG = 7,    /* migration handshake message (never in files) */
+	SS_SEC_POSTCOPY = 8,   /* pages the source still owns (post-copy) */
+	SS_SEC_PAGE_REQUEST = 9, /* destination asks for pages (post-copy) */
 	SS_SEC_END = 0x7fff,
 };
 

@@ -210,6 +210,7 @@ int main(int argc, char **argv)
 	control_close();
 	devices_destroy(&vm);
 	restore_stop_paging(restoring);
+	incoming_stop_paging(incoming);
 	vm_destroy(&vm);
 	restore_close(restoring);
 	incoming_close(incoming);

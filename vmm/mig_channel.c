@@ -2,6 +2,7 @@
 #include "vmm/mig_channel.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -35,7 +36,9 @@ struct mig_channel {
 	/* current incoming frame, decrypted */
 	uint8_t *in;
 	size_t in_len, in_pos;
-	uint8_t *wire;          /* frame buffer for ciphertext */
+	/* ciphertext frame buffers, one per direction: one thread may read
+	 * while another writes (post-copy) */
+	uint8_t *wire, *wire_in;
 	char error[200];
 };
 
@@ -257,7 +260,8 @@ struct mig_channel *mig_channel_open(int fd, const void *key, size_t keylen,
 
 	if (!ch || !(ch->out = malloc(MIG_FRAME_MAX)) ||
 	    !(ch->in = malloc(MIG_FRAME_MAX)) ||
-	    !(ch->wire = malloc(MIG_FRAME_MAX + TAG))) {
+	    !(ch->wire = malloc(MIG_FRAME_MAX + TAG)) ||
+	    !(ch->wire_in = malloc(MIG_FRAME_MAX + TAG))) {
 		snprintf(err, errlen, "out of memory");
 		mig_channel_free(ch);
 		return NULL;
@@ -288,6 +292,7 @@ void mig_channel_free(struct mig_channel *ch)
 	free(ch->out);
 	free(ch->in);
 	free(ch->wire);
+	free(ch->wire_in);
 	free(ch);
 }
 
@@ -338,14 +343,14 @@ static int next_frame(struct mig_channel *ch)
 	      (uint32_t)hdr[3] << 24;
 	if (!len || len > MIG_FRAME_MAX)
 		return fail(ch, "bad frame length %u (corrupted stream)", len);
-	if (recv_all(ch, ch->wire, len + TAG) < 0)
+	if (recv_all(ch, ch->wire_in, len + TAG) < 0)
 		return -1;
 	iv_for(ch->recv_seq++, iv);
 	if (EVP_DecryptInit_ex(ch->dec, NULL, NULL, NULL, iv) != 1 ||
 	    EVP_DecryptUpdate(ch->dec, NULL, &n, hdr, 4) != 1 ||
-	    EVP_DecryptUpdate(ch->dec, ch->in, &n, ch->wire, (int)len) != 1 ||
+	    EVP_DecryptUpdate(ch->dec, ch->in, &n, ch->wire_in, (int)len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ch->dec, EVP_CTRL_GCM_SET_TAG, TAG,
-				ch->wire + len) != 1 ||
+				ch->wire_in + len) != 1 ||
 	    EVP_DecryptFinal_ex(ch->dec, ch->in + n, &fin) != 1)
 		return fail(ch, "frame %llu failed authentication (tampered "
 			    "with, or not from the peer)",
@@ -353,6 +358,20 @@ static int next_frame(struct mig_channel *ch)
 	ch->in_len = len;
 	ch->in_pos = 0;
 	return 0;
+}
+
+void mig_channel_shutdown(struct mig_channel *ch)
+{
+	shutdown(ch->fd, SHUT_RDWR);
+}
+
+bool mig_channel_readable(const struct mig_channel *ch, int timeout_ms)
+{
+	struct pollfd p = { .fd = ch->fd, .events = POLLIN };
+
+	if (ch->in_pos < ch->in_len)
+		return true;
+	return poll(&p, 1, timeout_ms) > 0;
 }
 
 static ssize_t ch_write(void *ctx, const void *buf, size_t len)

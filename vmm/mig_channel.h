@@ -14,6 +14,8 @@
  * Frames: u32 length, AES-256-GCM ciphertext, 16-byte tag; the nonce is a
  * per-direction frame counter and the length is authenticated, so a
  * frame that is altered, dropped, replayed or reordered fails.
+ *
+ * One thread may read while another writes; two writers need a lock.
  */
 #ifndef XENON_MIG_CHANNEL_H
 #define XENON_MIG_CHANNEL_H
@@ -41,6 +43,10 @@ struct ss_io mig_channel_io(struct mig_channel *ch);
 int mig_channel_flush(struct mig_channel *ch);
 /* The last error (I/O or authentication), for messages. */
 const char *mig_channel_error(const struct mig_channel *ch);
+/* Unblock a thread reading or writing it (the connection ends). */
+void mig_channel_shutdown(struct mig_channel *ch);
+/* Input is waiting (decrypted, or on the socket within timeout_ms). */
+bool mig_channel_readable(const struct mig_channel *ch, int timeout_ms);
 /* Bytes sent on the wire so far. */
 uint64_t mig_channel_sent(const struct mig_channel *ch);
 

@@ -37,6 +37,8 @@ int incoming_open(const struct vmm_options *cli, struct vmm_options *opts,
 int incoming_receive(struct vm *vm, struct incoming_ctx *ctx);
 /* Once the vCPUs run: tell the source, announce the move. */
 void incoming_finish(struct vm *vm, struct incoming_ctx *ctx);
+/* At exit, before vm_destroy(): stop a post-copy still paging RAM in. */
+void incoming_stop_paging(struct incoming_ctx *ctx);
 void incoming_close(struct incoming_ctx *ctx);
 
 #endif

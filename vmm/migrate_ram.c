@@ -72,18 +72,18 @@ int ram_send_page(struct ram_sender *rs, uint64_t page)
 	return 0;
 }
 
-int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
-		size_t len, char *err, size_t errlen)
+/* Check a ram-pages payload: every record in RAM, sizes adding up. */
+static int check_records(const uint8_t *p, size_t len, uint64_t pages,
+			 uint64_t *count, char *err, size_t errlen)
 {
-	const uint8_t *p = payload, *data;
-	uint64_t pages = mem->size / PAGE, count, ndata = 0;
+	uint64_t ndata = 0;
 
 	if (len < 4)
 		goto short_payload;
-	count = le_get(p, 4);
-	if (count > RAM_BATCH * 16 || len < 4 + 8 * count)
+	*count = le_get(p, 4);
+	if (*count > RAM_BATCH * 16 || len < 4 + 8 * *count)
 		goto short_payload;
-	for (uint64_t i = 0; i < count; i++) {
+	for (uint64_t i = 0; i < *count; i++) {
 		uint64_t rec = le_get(p + 4 + 8 * i, 8);
 
 		if ((rec >> 12) >= pages || (rec & 0xfff & ~(uint64_t)RAM_PAGE_ZERO)) {
@@ -97,8 +97,21 @@ int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
 		}
 		ndata += !(rec & RAM_PAGE_ZERO);
 	}
-	if (len != 4 + 8 * count + ndata * PAGE)
-		goto short_payload;
+	if (len == 4 + 8 * *count + ndata * PAGE)
+		return 0;
+short_payload:
+	snprintf(err, errlen, "page records of %zu bytes do not add up", len);
+	return -1;
+}
+
+int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
+		size_t len, char *err, size_t errlen)
+{
+	const uint8_t *p = payload, *data;
+	uint64_t count;
+
+	if (check_records(p, len, mem->size / PAGE, &count, err, errlen) < 0)
+		return -1;
 	data = p + 4 + 8 * count;
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t rec = le_get(p + 4 + 8 * i, 8), page = rec >> 12;
@@ -115,7 +128,29 @@ int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
 		seen[page / 8] |= (uint8_t)(1u << (page % 8));
 	}
 	return 0;
-short_payload:
-	snprintf(err, errlen, "page records of %zu bytes do not add up", len);
-	return -1;
+}
+
+int ram_receive_each(uint64_t ram_pages, const void *payload, size_t len,
+		     int (*page_fn)(void *opaque, uint64_t page,
+				    const void *data),
+		     void *opaque, char *err, size_t errlen)
+{
+	const uint8_t *p = payload, *data;
+	uint64_t count;
+
+	if (check_records(p, len, ram_pages, &count, err, errlen) < 0)
+		return -1;
+	data = p + 4 + 8 * count;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t rec = le_get(p + 4 + 8 * i, 8);
+		bool zero = rec & RAM_PAGE_ZERO;
+
+		if (page_fn(opaque, rec >> 12, zero ? NULL : data) < 0) {
+			snprintf(err, errlen, "cannot place page %llu",
+				 (unsigned long long)(rec >> 12));
+			return -1;
+		}
+		data += zero ? 0 : PAGE;
+	}
+	return 0;
 }

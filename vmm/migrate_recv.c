@@ -28,6 +28,7 @@
 #include "vmm/migrate.h"
 #include "vmm/migrate_msg.h"
 #include "vmm/options.h"
+#include "vmm/postcopy.h"
 #include "vmm/snapshot.h"
 #include "vmm/snapshot_ram.h"
 #include "vmm/vm.h"
@@ -43,6 +44,8 @@ struct incoming_ctx {
 	bool cli_paused;
 	struct snapshot_sections ss;
 	uint64_t pages;
+	uint64_t *postcopy_bits;        /* pages the source kept (post-copy) */
+	struct postcopy_dest *pd;
 };
 
 static int parse_int(const char *s, int *out)
@@ -220,6 +223,14 @@ static int on_message(struct incoming_ctx *ctx, const void *p, size_t len,
 	return -1;
 }
 
+/* Before "go", with the post-copy reader running (writes are locked). */
+static int fail_postcopy(struct incoming_ctx *ctx, const char *what)
+{
+	log_error("incoming migration: %s", what);
+	postcopy_dest_send(ctx->pd, "error", what, false);
+	return -1;
+}
+
 static int receive_sections(struct vm *vm, struct incoming_ctx *ctx)
 {
 	uint8_t *seen = calloc(vm->mem.size / 4096 / 8 + 1, 1);
@@ -236,6 +247,11 @@ static int receive_sections(struct vm *vm, struct incoming_ctx *ctx)
 					sizeof(err));
 		else if (sec.type == SS_SEC_MIG_MSG)
 			r = on_message(ctx, p, (size_t)sec.length, err, sizeof(err));
+		else if (sec.type == SS_SEC_POSTCOPY && !ctx->postcopy_bits)
+			r = postcopy_parse_bitmap(p, (size_t)sec.length,
+						  vm->mem.size / 4096,
+						  &ctx->postcopy_bits, err,
+						  sizeof(err));
 		else {
 			r = snapshot_collect(&ctx->ss, &sec, p, err, sizeof(err));
 			if (r == 0)
@@ -254,6 +270,29 @@ static int receive_sections(struct vm *vm, struct incoming_ctx *ctx)
 	return r < 0 ? fail(ctx, ctx->in.error) : 0;
 }
 
+/* Post-copy: run with pages still at the source (postcopy.h).  From here
+ * a reader thread owns the incoming stream. */
+static int receive_postcopy(struct vm *vm, struct incoming_ctx *ctx)
+{
+	char err[400];
+	bool running = false;
+	uint64_t *bits = ctx->postcopy_bits;
+
+	ctx->postcopy_bits = NULL;
+	if (postcopy_dest_start(&ctx->pd, vm, ctx->ch, &ctx->in, &ctx->out,
+				bits) < 0)
+		return fail(ctx, "cannot page guest RAM in for post-copy");
+	if (snapshot_apply(vm, &ctx->ss, err, sizeof(err)) < 0)
+		return fail_postcopy(ctx, err);
+	snapshot_sections_free(&ctx->ss);
+	if (postcopy_dest_send(ctx->pd, "ready", NULL, false) < 0)
+		return fail_postcopy(ctx, mig_channel_error(ctx->ch));
+	if (postcopy_dest_wait_go(ctx->pd, &running) < 0)
+		return -1;   /* the reader said why */
+	vm->state = running && !ctx->cli_paused ? VM_RUNNING : VM_PAUSED;
+	return 0;
+}
+
 int incoming_receive(struct vm *vm, struct incoming_ctx *ctx)
 {
 	char err[400], msg[32], text[256];
@@ -263,6 +302,8 @@ int incoming_receive(struct vm *vm, struct incoming_ctx *ctx)
 
 	if (receive_sections(vm, ctx) < 0)
 		return -1;
+	if (ctx->postcopy_bits)
+		return receive_postcopy(vm, ctx);
 	t_end = monotonic_ns();
 	if (snapshot_apply(vm, &ctx->ss, err, sizeof(err)) < 0)
 		return fail(ctx, err);
@@ -288,7 +329,15 @@ int incoming_receive(struct vm *vm, struct incoming_ctx *ctx)
 
 void incoming_finish(struct vm *vm, struct incoming_ctx *ctx)
 {
-	(void)vm;
+	if (ctx->pd) {
+		/* The reader thread keeps the channel until the last page. */
+		if (postcopy_dest_send(ctx->pd, "running", NULL,
+				       vm->state == VM_RUNNING) < 0)
+			log_warn("incoming migration: could not confirm to the "
+				 "source: %s", mig_channel_error(ctx->ch));
+		vmstate_announce_all();
+		return;
+	}
 	if (mig_msg_send(&ctx->out, "running", NULL, vm->state == VM_RUNNING) < 0 ||
 	    mig_channel_flush(ctx->ch) < 0)
 		log_warn("incoming migration: could not confirm to the source: %s",
@@ -300,10 +349,20 @@ void incoming_finish(struct vm *vm, struct incoming_ctx *ctx)
 	vmstate_announce_all();
 }
 
+void incoming_stop_paging(struct incoming_ctx *ctx)
+{
+	if (ctx) {
+		postcopy_dest_destroy(ctx->pd);
+		ctx->pd = NULL;
+	}
+}
+
 void incoming_close(struct incoming_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	incoming_stop_paging(ctx);
+	free(ctx->postcopy_bits);
 	snapshot_sections_free(&ctx->ss);
 	mig_channel_free(ctx->ch);
 	json_decref(ctx->config);

@@ -46,6 +46,7 @@
 #include "vmm/migrate.h"
 #include "vmm/ram_pager.h"
 #include "vmm/migrate_msg.h"
+#include "vmm/postcopy.h"
 #include "vmm/snapshot.h"
 #include "vmm/snapshot_ram.h"
 #include "vmm/vm.h"
@@ -59,6 +60,7 @@ struct migration {
 	char address[256];
 	int fd;
 	bool live;
+	bool postcopy;              /* may switch to post-copy */
 	uint64_t downtime_ms;
 	unsigned max_rounds;
 	int timeout_ms;
@@ -90,6 +92,8 @@ struct migration {
 	uint64_t t_paused, t_sent, t_ready;     /* final-phase timeline */
 	uint64_t final_pages_before, final_pages, fetch_ns;
 	bool paused_by_us, was_running, go_sent;
+	bool switch_postcopy;       /* pre-copy stopped converging */
+	struct postcopy_source pc;
 	char err[400];
 };
 
@@ -316,9 +320,20 @@ static bool must_stop(struct migration *m)
 }
 
 /* Round 0 and the rounds after; leaves the last round's set in m->dirty. */
+/* With post-copy allowed: pre-copy has stopped paying off when a round
+ * leaves at least 90% of the previous round's pages dirty, or the round
+ * limit is reached with more left than the downtime budget allows. */
+static bool not_converging(const struct migration *m, unsigned round,
+			   uint64_t count, uint64_t prev, bool over_budget)
+{
+	if (!m->postcopy || !over_budget)
+		return false;
+	return round > m->max_rounds || (round >= 2 && count * 10 >= prev * 9);
+}
+
 static int precopy(struct migration *m)
 {
-	uint64_t t0 = monotonic_ns(), count = 0;
+	uint64_t t0 = monotonic_ns(), count = 0, prev = UINT64_MAX;
 
 	set_phase(m, "precopy");
 	if (dirty_log_start(m->vm, &m->dl) < 0)
@@ -345,9 +360,19 @@ static int precopy(struct migration *m)
 		log_debug("migration: round %u: %llu dirty pages, %llu MiB/s, "
 			  "%llu us to send", round, (unsigned long long)count,
 			  (unsigned long long)(bps >> 20), (unsigned long long)est_us);
+		if (not_converging(m, round, count, prev, est_us +
+				   FIXED_DOWNTIME_US > m->downtime_ms * 1000)) {
+			m->switch_postcopy = true;
+			log_info("migration: round %u leaves %llu of %llu pages "
+				 "dirty: switching to post-copy", round,
+				 (unsigned long long)count,
+				 (unsigned long long)(prev == UINT64_MAX ? 0 : prev));
+			return 0;
+		}
 		if (est_us + FIXED_DOWNTIME_US <= m->downtime_ms * 1000 ||
 		    round > m->max_rounds)
 			return 0;
+		prev = count;
 		t0 = monotonic_ns();
 		if (send_bitmap(m, m->dirty) == UINT64_MAX || flush_timed(m, t0) < 0)
 			return -1;
@@ -390,6 +415,36 @@ static void peer_reason(struct migration *m)
 
 /* ---- the final phase -------------------------------------------------------------- */
 
+/* The dirty set stays here: send its bitmap and the machine, then serve
+ * the pages while the destination runs (postcopy.h). */
+static int postcopy_handover(struct migration *m)
+{
+	struct postcopy_source *pc = &m->pc;
+
+	set_phase(m, "postcopy");
+	m->final_pages = m->rs.pages;
+	if (ram_send_flush(&m->rs) < 0 ||
+	    postcopy_write_bitmap(&m->out, m->dirty, m->dl.words,
+				  m->vm->mem.size / 4096) < 0 ||
+	    snapshot_write_machine(m->vm, &m->out) < 0 ||
+	    ss_write_end(&m->out) < 0 || mig_channel_flush(m->ch) < 0)
+		return -1;
+	m->t_sent = monotonic_ns();
+	*pc = (struct postcopy_source){
+		.ch = m->ch, .out = &m->out, .in = &m->in, .rs = &m->rs,
+		.todo = m->dirty, .words = m->dl.words,
+		.was_running = m->was_running, .timeout_ms = m->timeout_ms,
+		.cancel = &m->cancel,
+	};
+	if (postcopy_serve(pc) < 0) {
+		m->go_sent = pc->go_sent;
+		return fail(m, "%s", pc->err[0] ? pc->err : "post-copy failed");
+	}
+	m->go_sent = true;
+	m->t_ready = pc->t_go;
+	return 0;
+}
+
 static int stop_and_copy(struct migration *m)
 {
 	uint64_t count;
@@ -419,6 +474,8 @@ static int stop_and_copy(struct migration *m)
 		for (uint64_t w = 0; w < m->dl.words; w++)
 			m->dirty[w] |= more[w];
 		free(more);
+		if (m->switch_postcopy)
+			return postcopy_handover(m);
 		if (send_bitmap(m, m->dirty) == UINT64_MAX)
 			return -1;
 	} else if (send_candidates(m) < 0) {
@@ -478,12 +535,17 @@ static json_t *result(struct migration *m)
 	uint64_t now = monotonic_ns(), bytes = m->ch ? mig_channel_sent(m->ch) : 0;
 	json_t *r;
 
+	/* Post-copy: the guest runs again at the destination's "running",
+	 * long before the last page is sent. */
+	uint64_t back = m->switch_postcopy && m->pc.t_running ? m->pc.t_running
+							      : now;
+
 	r = json_pack("{s:b, s:s, s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "ok", 1, "state", "migrated", "live", m->dl.on,
 			 "rounds", (int)m->round, "pages", (json_int_t)m->rs.pages,
 			 "zero_pages", (json_int_t)m->rs.zero_pages,
 			 "bytes", (json_int_t)bytes,
-			 "downtime_us", (json_int_t)((now - m->t_pause) / 1000),
+			 "downtime_us", (json_int_t)((back - m->t_pause) / 1000),
 			 "total_us", (json_int_t)((now - m->t_start) / 1000),
 			 "bandwidth_mib_s", (json_int_t)(bytes_per_sec(m) >> 20));
 	/* Where the downtime went: pausing, sending, the destination loading,
@@ -494,7 +556,14 @@ static json_t *result(struct migration *m)
 		"fetch_us", (json_int_t)(m->fetch_ns / 1000),
 		"send_us", (json_int_t)((m->t_sent - m->t_paused) / 1000),
 		"ready_us", (json_int_t)((m->t_ready - m->t_sent) / 1000),
-		"go_us", (json_int_t)((now - m->t_ready) / 1000)));
+		"go_us", (json_int_t)((back - m->t_ready) / 1000)));
+	if (m->switch_postcopy)
+		json_object_set_new(r, "postcopy", json_pack(
+			"{s:I, s:I, s:I, s:I}",
+			"requested_pages", (json_int_t)m->pc.requested,
+			"pushed_pages", (json_int_t)m->pc.pushed,
+			"all_sent_us", (json_int_t)((m->pc.t_done - m->t_pause) / 1000),
+			"complete_us", (json_int_t)((now - m->t_pause) / 1000)));
 	return r;
 }
 
@@ -621,6 +690,7 @@ static json_t *parse_request(struct migration *m, json_t *req, int *passed_fd)
 	json_t *fd = json_object_get(req, "fd");
 	json_t *key = json_object_get(req, "key");
 	json_t *live = json_object_get(req, "live");
+	json_t *postcopy = json_object_get(req, "postcopy");
 	json_t *cfg = json_object_get(req, "config");
 	long long downtime = 30, rounds = 30, timeout = 10000, bw = 0;
 
@@ -639,6 +709,10 @@ static json_t *parse_request(struct migration *m, json_t *req, int *passed_fd)
 			     "bytes) is required", MIG_KEY_MAX);
 	if (live && !json_is_boolean(live))
 		return error("migrate-send: \"live\" is a boolean");
+	if (postcopy && (!json_is_boolean(postcopy) ||
+			 (json_is_true(postcopy) && json_is_false(live))))
+		return error("migrate-send: \"postcopy\" is a boolean and needs "
+			     "a live migration");
 	if (cfg && !json_is_object(cfg))
 		return error("migrate-send: \"config\" must be a JSON object");
 	if (!int_field(req, "downtime_ms", 1, 60000, &downtime) ||
@@ -658,6 +732,7 @@ static json_t *parse_request(struct migration *m, json_t *req, int *passed_fd)
 	m->keylen = json_string_length(key);
 	memcpy(m->key, json_string_value(key), m->keylen);
 	m->live = !live || json_is_true(live);
+	m->postcopy = json_is_true(postcopy);
 	m->downtime_ms = (uint64_t)downtime;
 	m->max_rounds = (unsigned)rounds;
 	m->timeout_ms = (int)timeout;

@@ -8,7 +8,8 @@ VMM_SRCS += vmm/snapshot.c vmm/snapshot_vcpu.c vmm/snapshot_platform.c \
 	    vmm/snapshot_ram.c vmm/save.c vmm/restore.c vmm/control_snapshot.c \
 	    vmm/migrate_send.c vmm/migrate_recv.c vmm/migrate_msg.c \
 	    vmm/migrate_ram.c vmm/mig_channel.c vmm/dirty_log.c \
-	    vmm/ram_pager.c vmm/restore_lazy.c
+	    vmm/ram_pager.c vmm/restore_lazy.c \
+	    vmm/postcopy_send.c vmm/postcopy_recv.c
 VMM_LIBS += -ljansson -lcrypto
 PROGRAMS += $(BUILD)/xenon-vmm
 

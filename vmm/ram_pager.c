@@ -175,9 +175,11 @@ static int handle_faults(struct ram_pager *pg, bool *got)
 		atomic_fetch_add(&pg->faults, 1);
 		if (!atomic_load(&pg->first_fault_ns))
 			atomic_store(&pg->first_fault_ns, monotonic_ns());
-		if (pg->ops->fault(pg, pg->opaque, off) < 0)
-			return -1;
-		wake_page(pg, off);
+		switch (pg->ops->fault(pg, pg->opaque, off)) {
+		case 0: wake_page(pg, off); break;
+		case 1: break;   /* placed later; placing wakes the thread */
+		default: return -1;
+		}
 	}
 	return 0;
 }

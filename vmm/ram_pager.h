@@ -20,8 +20,9 @@ struct guest_memory;
 struct ram_pager;
 
 struct ram_pager_ops {
-	/* A missing page at RAM offset `offset` was touched.  Place it (or
-	 * make sure it will be placed).  -1 ends paging with an error. */
+	/* A missing page at RAM offset `offset` was touched.  0: placed (or
+	 * there already); 1: it will be placed later by another thread
+	 * (placing wakes the faulting thread); -1 ends paging with an error. */
 	int (*fault)(struct ram_pager *pg, void *opaque, uint64_t offset);
 	/* One unit of work when no fault is waiting: 1 = more to do,
 	 * 0 = nothing now (the pager then sleeps until a fault or

@@ -72,3 +72,9 @@ int ram_send_flush(struct ram_sender *rs);
  * hold data here, so a zero record only clears pages that need it. */
 int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
 		size_t len, char *err, size_t errlen);
+/* The same checks, then page_fn for each record in order (data NULL: an
+ * all-zero page); for RAM filled through userfaultfd (post-copy). */
+int ram_receive_each(uint64_t ram_pages, const void *payload, size_t len,
+		     int (*page_fn)(void *opaque, uint64_t page,
+				    const void *data),
+		     void *opaque, char *err, size_t errlen);

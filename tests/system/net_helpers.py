@@ -154,3 +154,41 @@ def check_stream_datagram(data):
             body != PATTERN[seq & 255:(seq & 255) + len(body)]):
         return "bad", seq
     return "data", seq
+
+
+@contextlib.contextmanager
+def two_namespaces(tag, subnet):
+    """Two "hosts": network namespaces TAG+a and TAG+b joined by a veth
+    pair, SUBNET.1 and SUBNET.2 (/24).  Yields a dict with the names, the
+    addresses and the link in a (to cut it); skips without root/iproute2."""
+    import pytest
+    import shutil
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        pytest.skip("needs root and iproute2")
+    a, b = f"{tag}a", f"{tag}b"
+
+    def ip(*args):
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    def remove():
+        for ns in (a, b):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    try:
+        ip("netns", "add", a)
+        ip("netns", "add", b)
+        ip("link", "add", f"{tag}va", "netns", a, "type", "veth", "peer",
+           "name", f"{tag}vb", "netns", b)
+        ip("-n", a, "addr", "add", f"{subnet}.1/24", "dev", f"{tag}va")
+        ip("-n", b, "addr", "add", f"{subnet}.2/24", "dev", f"{tag}vb")
+        for ns, dev in ((a, f"{tag}va"), (b, f"{tag}vb")):
+            ip("-n", ns, "link", "set", dev, "up")
+            ip("-n", ns, "link", "set", "lo", "up")
+    except subprocess.CalledProcessError as e:
+        remove()
+        pytest.skip(f"cannot make network namespaces: {e.stderr}")
+    try:
+        yield {"a": a, "b": b, "addr_a": f"{subnet}.1",
+               "addr_b": f"{subnet}.2", "link_a": f"{tag}va", "ip": ip}
+    finally:
+        remove()
+

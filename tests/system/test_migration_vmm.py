@@ -3,7 +3,6 @@
 afterwards that no write was lost; every way a migration can fail leaves
 the source running, unchanged, and the destination gone."""
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +12,7 @@ import time
 import pytest
 
 from conftest import EXIT_ERROR, EXIT_POWEROFF, wait_for_line
+from net_helpers import two_namespaces
 from snapshot_helpers import (EXIT_SAVED, dirty_cmdline, finish, progress,
                               request, until_full_pass, wait_socket)
 
@@ -64,7 +64,7 @@ def stop(*procs):
             p.wait()
 
 
-def check_moved(vmm, src, dst, dsock, before, reply):
+def check_moved(vmm, src, dst, dsock, before, reply, verified=8 * 256):
     """The source left (status 7), the guest runs on at the destination,
     picks up where it was, and finds every page it wrote."""
     assert reply["ok"] and reply["state"] == "migrated", reply
@@ -75,7 +75,7 @@ def check_moved(vmm, src, dst, dsock, before, reply):
     assert request(dsock, {"cmd": "status"})["state"] == "running"
     res = finish(dst)
     assert res["status"] == "pass" and res["errors"] == "0", res
-    assert int(res["verified"]) == 8 * 256
+    assert int(res["verified"]) == verified
     assert dst.wait(timeout=10) == EXIT_POWEROFF
     vmm.check_sanitizer(src.stderr.read())
     vmm.check_sanitizer(dst.stderr.read())
@@ -96,6 +96,40 @@ def test_live_migration(vmm, tmp_path, key_file):
         check_moved(vmm, src, dst, dsock, before, reply)
     finally:
         stop(src, dst)
+
+
+def test_postcopy_migration(vmm, tmp_path, key_file):
+    """A guest dirtying 16 MiB at 200 MiB/s over a link capped at 16 MiB/s
+    never converges: the source switches to post-copy, the guest runs at
+    the destination while its last pages are still at the source, and it
+    still finds every page it wrote."""
+    port = free_port()
+    dst, dsock = start_destination(vmm, tmp_path, key_file, f"tcp:127.0.0.1:{port}")
+    src, ssock = start_source(vmm, tmp_path, wss_mib=16, rate_mib=200)
+    try:
+        before = until_full_pass(src)
+        reply = request(ssock, {"cmd": "migrate-send", "address": f"127.0.0.1:{port}",
+                                "key": KEY, "live": True, "postcopy": True,
+                                "downtime_ms": 30, "max_bandwidth_mib_s": 16,
+                                "config": DOMAIN})
+        assert "postcopy" in reply, reply
+        pc = reply["postcopy"]
+        assert pc["requested_pages"] + pc["pushed_pages"] > 0, reply
+        assert reply["downtime_us"] < pc["complete_us"], reply
+        check_moved(vmm, src, dst, dsock, before, reply, verified=16 * 256)
+    finally:
+        stop(src, dst)
+
+
+def test_postcopy_refused_without_live(plain_vmm, tmp_path):
+    src, ssock = start_source(plain_vmm, tmp_path)
+    try:
+        reply = request(ssock, {"cmd": "migrate-send", "address": "127.0.0.1:1",
+                                "key": KEY, "live": False, "postcopy": True})
+        assert not reply["ok"] and "needs a live migration" in reply["error"]
+        assert request(ssock, {"cmd": "status"})["state"] == "running"
+    finally:
+        stop(src)
 
 
 def test_warm_migration(vmm, tmp_path, key_file):
@@ -232,30 +266,8 @@ def test_cancel(plain_vmm, tmp_path, key_file):
 
 @pytest.fixture
 def two_hosts():
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2")
-    tag = f"xm{os.getpid() % 100000}"
-    a, b = f"{tag}a", f"{tag}b"
-
-    def ip(*args):
-        subprocess.run(["ip", *args], check=True, capture_output=True)
-    try:
-        ip("netns", "add", a)
-        ip("netns", "add", b)
-        ip("link", "add", f"{tag}va", "netns", a, "type", "veth", "peer",
-           "name", f"{tag}vb", "netns", b)
-        ip("-n", a, "addr", "add", "10.251.0.1/24", "dev", f"{tag}va")
-        ip("-n", b, "addr", "add", "10.251.0.2/24", "dev", f"{tag}vb")
-        for ns, dev in ((a, f"{tag}va"), (b, f"{tag}vb")):
-            ip("-n", ns, "link", "set", dev, "up")
-            ip("-n", ns, "link", "set", "lo", "up")
-    except subprocess.CalledProcessError as e:
-        subprocess.run(["ip", "netns", "del", a], capture_output=True)
-        subprocess.run(["ip", "netns", "del", b], capture_output=True)
-        pytest.skip(f"cannot make network namespaces: {e.stderr}")
-    yield {"a": a, "b": b, "link_a": f"{tag}va", "ip": ip}
-    subprocess.run(["ip", "netns", "del", a], capture_output=True)
-    subprocess.run(["ip", "netns", "del", b], capture_output=True)
+    with two_namespaces(f"xm{os.getpid() % 100000}", "10.251.0") as hosts:
+        yield hosts
 
 
 def test_live_migration_between_namespaces(plain_vmm, tmp_path, key_file, two_hosts):

@@ -1,26 +1,33 @@
-"""xm migrate between two xenonds (two "hosts" on this machine, talking
-over TCP on the loopback), with Xen's relocation port and a shared key."""
+"""xm migrate between two xenonds, each in its own network namespace (two
+"hosts" joined by a veth pair), with Xen's relocation port and a shared
+key.  xm reaches each daemon through its UNIX socket; the daemons and their
+VMMs talk TCP over the veth link."""
+import os
 import re
-import socket
 
 import pytest
 
+from net_helpers import two_namespaces
 from test_xenstore_helpers import _builds
 from toolstack_helpers import Toolstack
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PORT = 8002      # Xen's relocation port: each host has its own
 
 
 def ticks(host, name):
     return [int(t) for t in re.findall(r"tick (\d+)", host.console_log(name))]
 
 
+@pytest.fixture
+def netns():
+    with two_namespaces(f"xt{os.getpid() % 100000}", "10.252.0") as n:
+        yield n
+
+
 @pytest.fixture(params=_builds())
-def hosts(request, tmp_path):
+def hosts(request, tmp_path, netns):
+    """hosts("a") / hosts("b"): a xenond in namespace a or b; h.addr is the
+    address other hosts reach it at."""
     build, sanitized = request.param
     key = tmp_path / "key"
     key.write_text("a shared relocation secret, long enough\n")
@@ -28,13 +35,15 @@ def hosts(request, tmp_path):
     made = []
 
     def host(name, keyfile=key):
-        port = free_port()
+        addr = netns[f"addr_{name}"]
         (tmp_path / name).mkdir()
         h = Toolstack(build, sanitized, tmp_path / name,
-                      ["--relocation-port", str(port),
-                       "--relocation-address", "127.0.0.1",
-                       "--relocation-key", str(keyfile)]).start()
-        h.port = port
+                      ["--relocation-port", str(PORT),
+                       "--relocation-address", addr,
+                       "--relocation-key", str(keyfile)])
+        h.prefix = ["ip", "netns", "exec", netns[name]]
+        h.start()
+        h.port, h.addr = PORT, addr
         made.append(h)
         return h
 
@@ -47,15 +56,15 @@ def hosts(request, tmp_path):
             h.stop()
 
 
-@pytest.mark.parametrize("mode", ["--live", "warm"])
+@pytest.mark.parametrize("mode", ["--live", "warm", "--postcopy"])
 def test_migrate_moves_the_running_guest(hosts, mode):
     a, b = hosts("a"), hosts("b")
     domid = a.create("mover")
     a.wait_console("mover", "tick 2")
     uuid = a.tool("read", f"/local/domain/{domid}/vm").stdout
-    args = ["migrate", "--port", b.port, "mover", "127.0.0.1"]
-    if mode == "--live":
-        args.insert(1, "--live")
+    args = ["migrate", "--port", b.port, "mover", b.addr]
+    if mode != "warm":
+        args.insert(1, mode)
     out = a.xm(*args)
     assert "downtime_us" in out.stdout
     assert "mover" not in a.domains()
@@ -74,7 +83,7 @@ def test_wrong_key_is_refused_and_the_source_keeps_running(hosts, tmp_path):
     a, b = hosts("a"), hosts("b", keyfile=other)
     a.create("stay")
     a.wait_console("stay", "tick 1")
-    out = a.xm("migrate", "--port", b.port, "stay", "127.0.0.1", check=False)
+    out = a.xm("migrate", "--port", b.port, "stay", b.addr, check=False)
     assert out.returncode == 1
     assert "keys differ" in out.stderr or "refused" in out.stderr
     n = max(ticks(a, "stay"))
@@ -86,10 +95,9 @@ def test_destination_down_or_name_taken(hosts):
     a, b = hosts("a"), hosts("b")
     a.create("web")
     b.create("web")                        # the name is taken there
-    out = a.xm("migrate", "--port", b.port, "web", "127.0.0.1", check=False)
+    out = a.xm("migrate", "--port", b.port, "web", b.addr, check=False)
     assert out.returncode == 1 and "keeps running" in out.stderr
-    out = a.xm("migrate", "--port", free_port(), "web", "127.0.0.1",
-               check=False)
+    out = a.xm("migrate", "--port", PORT + 1, "web", b.addr, check=False)
     assert out.returncode == 1 and "refused" in out.stderr.lower()
     assert "web" in a.domains() and "p" not in a.domains()["web"]["state"]
     a.wait_console("web", "tick 2")

@@ -204,13 +204,14 @@ class Xenond:
         self.log_dir = self.tmp / "log"
         self.console_dir = self.log_dir / "console"
         self.extra_args = list(extra_args)
+        self.prefix = []     # e.g. ["ip", "netns", "exec", NS]: another "host"
         self.env = dict(os.environ, XENSTORED_PATH=str(self.sock),
                         XENOND_SOCKET=str(self.api_sock),
                         **(SAN_ENV if sanitized else {}))
         self.proc = None
 
     def argv(self):
-        return [self.path, "--foreground", "--state-dir", str(self.state),
+        return [*self.prefix, self.path, "--foreground", "--state-dir", str(self.state),
                 "--xenstore-socket", str(self.sock),
                 "--socket", str(self.api_sock),
                 "--log-dir", str(self.log_dir), *self.extra_args]
