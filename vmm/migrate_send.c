@@ -434,6 +434,7 @@ static int postcopy_handover(struct migration *m)
 		.ch = m->ch, .out = &m->out, .in = &m->in, .rs = &m->rs,
 		.todo = m->dirty, .words = m->dl.words,
 		.was_running = m->was_running, .timeout_ms = m->timeout_ms,
+		.max_bps = m->max_bps, .t_start = m->t_start,
 		.cancel = &m->cancel,
 	};
 	if (postcopy_serve(pc) < 0) {

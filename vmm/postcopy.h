@@ -45,6 +45,7 @@ struct postcopy_source {
 	uint64_t *todo, words;       /* pages not sent yet (cleared as sent) */
 	bool was_running;            /* the "go" says whether it runs */
 	int timeout_ms;
+	uint64_t max_bps, t_start;   /* the migration's bandwidth cap, 0 = none */
 	atomic_bool *cancel;
 	/* results */
 	bool go_sent;

@@ -160,6 +160,18 @@ static int push_batch(struct postcopy_source *ps, uint64_t *cursor)
 	return sent ? 1 : 0;
 }
 
+/* ms until the bandwidth cap allows the next batch (requests are served
+ * regardless: the guest is waiting for them). */
+static int push_delay_ms(const struct postcopy_source *ps)
+{
+	uint64_t due, now = monotonic_ns();
+
+	if (!ps->max_bps)
+		return 0;
+	due = ps->t_start + mig_channel_sent(ps->ch) * 1000000000ULL / ps->max_bps;
+	return due > now ? (int)((due - now) / 1000000) + 1 : 0;
+}
+
 int postcopy_serve(struct postcopy_source *ps)
 {
 	bool running = false, complete = false, done_sent = false;
@@ -175,6 +187,10 @@ int postcopy_serve(struct postcopy_source *ps)
 				return -1;
 		if (complete && running)
 			return 0;
+		if (!done_sent && (more = push_delay_ms(ps)) > 0) {
+			mig_channel_readable(ps->ch, more);
+			continue;
+		}
 		if (!done_sent) {
 			more = push_batch(ps, &cursor);
 			if (more < 0)

@@ -201,7 +201,10 @@ def migrate_in_background(sock, req):
     box = {}
 
     def run():
-        box["reply"] = request(sock, req, timeout=120)
+        try:
+            box["reply"] = request(sock, req, timeout=120)
+        except (AssertionError, OSError) as e:   # the source was killed
+            box["error"] = e
     t = threading.Thread(target=run)
     t.start()
     return t, box
@@ -241,6 +244,53 @@ def test_destination_killed_mid_stream(vmm, tmp_path, key_file):
     finally:
         stop(src, dst)
     vmm.check_sanitizer(src.stderr.read())
+
+
+def wait_running(sock, proc, timeout=30):
+    """Poll a destination's control socket until its vCPUs run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if request(sock, {"cmd": "status"}, timeout=5)["state"] == "running":
+                return
+        except OSError:
+            pass
+        time.sleep(0.005)
+    raise AssertionError("the destination never ran the guest")
+
+
+@pytest.mark.parametrize("victim", ["source", "destination"])
+def test_postcopy_loses_a_host(plain_vmm, tmp_path, key_file, victim):
+    """After the post-copy switch-over the guest's memory is split between
+    the hosts: losing either ends it safely.  The destination stops (status
+    1) rather than run on pages it never got; the source keeps its copy
+    paused and says the destination may be running it."""
+    port = free_port()
+    dst, dsock = start_destination(plain_vmm, tmp_path, key_file,
+                                   f"tcp:127.0.0.1:{port}")
+    src, ssock = start_source(plain_vmm, tmp_path, wss_mib=4, rate_mib=20)
+    try:
+        until_full_pass(src)
+        # 20 MiB/s of writes over an 8 MiB/s link: switch-over after two
+        # rounds, then the 4 MiB still at the source trickle at 8 MiB/s.
+        t, box = migrate_in_background(ssock, {
+            "cmd": "migrate-send", "address": f"127.0.0.1:{port}", "key": KEY,
+            "postcopy": True, "max_bandwidth_mib_s": 8})
+        wait_socket(dsock, dst)
+        wait_running(dsock, dst)
+        (src if victim == "source" else dst).send_signal(signal.SIGKILL)
+        if victim == "source":
+            assert dst.wait(timeout=20) == EXIT_ERROR
+            err = dst.stderr.read()
+            assert "cannot run without the pages the source still had" in err
+            assert "status=pass" not in dst.stdout.read()
+        else:
+            t.join(60)
+            reply = box["reply"]
+            assert not reply["ok"] and reply["state"] == "paused", reply
+            assert request(ssock, {"cmd": "status"})["state"] == "paused"
+    finally:
+        stop(src, dst)
 
 
 def test_cancel(plain_vmm, tmp_path, key_file):
