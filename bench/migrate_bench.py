@@ -163,7 +163,7 @@ def wait_full_pass(proc):
 
 # ---- migration --------------------------------------------------------------
 
-def xenon_migrate(tmp, mem, wss, rate):
+def xenon_migrate(tmp, mem, wss, rate, postcopy=False, cap=0):
     key = os.path.join(tmp, "key")
     with open(key, "w") as f:
         f.write(KEY)
@@ -175,7 +175,8 @@ def xenon_migrate(tmp, mem, wss, rate):
         dst.wait_for(b"waiting for an incoming", stream="err")
         wait_full_pass(src)
         r = control(sock, {"cmd": "migrate-send", "address": f"127.0.0.1:{port}",
-                           "key": KEY, "downtime_ms": 30})
+                           "key": KEY, "downtime_ms": 30, "postcopy": postcopy,
+                           "max_bandwidth_mib_s": cap})
         if not r.get("ok"):
             raise RuntimeError(f"xenon migration failed: {r}")
         dst.wait_for(b"dirty t=")
@@ -184,13 +185,27 @@ def xenon_migrate(tmp, mem, wss, rate):
         return {"total": r["total_us"] / 1000, "down": r["downtime_us"] / 1000,
                 "down_src": (fin["pause_us"] + fin["send_us"]) / 1000,
                 "guest": int(res["max_pause_us"]) / 1000,
-                "ok": res["status"] == "pass", "rounds": r["rounds"]}
+                "ok": res["status"] == "pass", "rounds": r["rounds"],
+                "switched": "postcopy" in r}
     finally:
         src.kill()
         dst.kill()
 
 
-def qemu_migrate(tmp, mem, wss, rate):
+def qemu_start_postcopy(q, rounds=2):
+    """Post-copy after `rounds` dirty syncs, Xenon's rule of thumb for a
+    guest that does not converge (QEMU leaves the moment to the caller)."""
+    while True:
+        r = q.cmd("query-migrate")
+        if r.get("status") not in ("setup", "active"):
+            return False
+        if r.get("ram", {}).get("dirty-sync-count", 0) >= rounds:
+            q.cmd("migrate-start-postcopy")
+            return True
+        time.sleep(0.002)
+
+
+def qemu_migrate(tmp, mem, wss, rate, postcopy=False, cap=0):
     port = free_port()
     sq, dq = os.path.join(tmp, "s.qmp"), os.path.join(tmp, "d.qmp")
     line = cmdline(wss, rate)
@@ -199,10 +214,17 @@ def qemu_migrate(tmp, mem, wss, rate):
     try:
         wait_full_pass(src)
         q = QMP(sq)
-        q.cmd("migrate-set-parameters", **{"downtime-limit": 30,
-                                           "max-bandwidth": 100 << 30})
+        q.cmd("migrate-set-parameters", **{
+            "downtime-limit": 30,
+            "max-bandwidth": (cap << 20) if cap else 100 << 30,
+            "max-postcopy-bandwidth": (cap << 20) if cap else 0})
+        if postcopy:
+            caps = [{"capability": "postcopy-ram", "state": True}]
+            QMP(dq).cmd("migrate-set-capabilities", capabilities=caps)
+            q.cmd("migrate-set-capabilities", capabilities=caps)
         t0 = time.monotonic()
         q.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
+        switched = postcopy and qemu_start_postcopy(q)
         r = q.wait_migration()
         total = (time.monotonic() - t0) * 1000
         dst.wait_for(b"dirty t=")
@@ -210,7 +232,8 @@ def qemu_migrate(tmp, mem, wss, rate):
         return {"total": total, "down": r["downtime"], "down_src": r["downtime"],
                 "guest": int(res["max_pause_us"]) / 1000,
                 "ok": res["status"] == "pass",
-                "rounds": r.get("ram", {}).get("dirty-sync-count", 0)}
+                "rounds": r.get("ram", {}).get("dirty-sync-count", 0),
+                "switched": switched}
     finally:
         src.kill()
         dst.kill()
@@ -330,29 +353,43 @@ def main():
     ap.add_argument("--sizes", default="256:192,1024:768",
                     help="MEM:WSS pairs in MiB (default %(default)s)")
     ap.add_argument("--rates", default="1,32,128", help="dirty MiB/s (default %(default)s)")
+    ap.add_argument("--postcopy", action="store_true",
+                    help="allow post-copy (both): Xenon switches when a round "
+                         "leaves >= 90%% dirty, QEMU after 2 dirty syncs")
+    ap.add_argument("--bandwidth", type=int, default=0,
+                    help="cap both migrations at this many MiB/s (0: none)")
     ap.add_argument("--save-only", action="store_true",
                     help="only the save/restore table")
     args = ap.parse_args()
     sizes = [tuple(int(x) for x in s.split(":")) for s in args.sizes.split(",")]
     rates = [int(r) for r in args.rates.split(",")]
-    bw = statistics.median(link_bandwidth() for _ in range(3))
+    bw = args.bandwidth or statistics.median(link_bandwidth() for _ in range(3))
     print(f"localhost TCP (python, 1 GiB x3): {bw:.0f} MiB/s", flush=True)
     print("\n| guest | dirty | total xenon | total qemu | ratio | down xenon (src) | down qemu | "
-          "guest-seen xenon | target total 1.3*RAM/bw |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "guest-seen xenon | target total 1.3*RAM/bw |" +
+          (" post-copy runs xenon / qemu |" if args.postcopy else ""))
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |" +
+          (" --- |" if args.postcopy else ""))
     with tempfile.TemporaryDirectory() as tmp:
         for mem, wss in sizes:
             for rate in ([] if args.save_only else rates):
                 xs, qs = [], []
                 for _ in range(args.runs):
-                    xs.append(xenon_migrate(tmp, mem, wss, rate))
-                    qs.append(qemu_migrate(tmp, mem, wss, rate))
+                    xs.append(xenon_migrate(tmp, mem, wss, rate, args.postcopy,
+                                            args.bandwidth))
+                    qs.append(qemu_migrate(tmp, mem, wss, rate, args.postcopy,
+                                           args.bandwidth))
                 assert all(r["ok"] for r in xs + qs), (xs, qs)
                 print(f"| {mem} MiB (wss {wss}) | {rate} MiB/s | {med(xs, 'total'):.0f} ms | "
                       f"{med(qs, 'total'):.0f} ms | {med(xs, 'total') / med(qs, 'total'):.2f} | "
                       f"{med(xs, 'down'):.1f} ms ({med(xs, 'down_src'):.1f}) | "
                       f"{med(qs, 'down'):.0f} ms | {med(xs, 'guest'):.1f} ms | "
-                      f"{1.3 * mem / bw * 1000:.0f} ms |", flush=True)
+                      f"{1.3 * mem / bw * 1000:.0f} ms |" +
+                      (f" {sum(r['switched'] for r in xs)}/{len(xs)} / "
+                       f"{sum(r['switched'] for r in qs)}/{len(qs)} |"
+                       if args.postcopy else ""), flush=True)
+        if args.postcopy:
+            return
         print("\n| guest | save xenon | save qemu | restore xenon eager | restore xenon lazy "
               "(all paged in) | restore xenon none | restore qemu |")
         print("| --- | --- | --- | --- | --- | --- | --- |")

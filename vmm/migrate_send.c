@@ -320,20 +320,28 @@ static bool must_stop(struct migration *m)
 }
 
 /* Round 0 and the rounds after; leaves the last round's set in m->dirty. */
-/* With post-copy allowed: pre-copy has stopped paying off when a round
- * leaves at least 90% of the previous round's pages dirty, or the round
+/* With post-copy allowed: pre-copy has stopped paying off when the guest
+ * dirtied memory during the last round at 90% or more of the rate the link
+ * moves it (no round can then shrink the dirty set), when a round leaves
+ * at least 90% of the previous round's pages dirty, or when the round
  * limit is reached with more left than the downtime budget allows. */
 static bool not_converging(const struct migration *m, unsigned round,
-			   uint64_t count, uint64_t prev, bool over_budget)
+			   uint64_t count, uint64_t prev, uint64_t round_ns,
+			   uint64_t bps, bool over_budget)
 {
+	uint64_t dirty_bps = round_ns ? count * 4096 * 1000000000ULL / round_ns
+				      : 0;
+
 	if (!m->postcopy || !over_budget)
 		return false;
-	return round > m->max_rounds || (round >= 2 && count * 10 >= prev * 9);
+	return round > m->max_rounds || dirty_bps * 10 >= bps * 9 ||
+	       (round >= 2 && count * 10 >= prev * 9);
 }
 
 static int precopy(struct migration *m)
 {
 	uint64_t t0 = monotonic_ns(), count = 0, prev = UINT64_MAX;
+	uint64_t t_fetch = t0, round_ns;
 
 	set_phase(m, "precopy");
 	if (dirty_log_start(m->vm, &m->dl) < 0)
@@ -350,6 +358,8 @@ static int precopy(struct migration *m)
 			return -1;
 		if (dirty_log_fetch(m->vm, &m->dl, m->dirty, &count) < 0)
 			return fail(m, "cannot read the dirty log");
+		round_ns = monotonic_ns() - t_fetch;
+		t_fetch += round_ns;
 		bps = bytes_per_sec(m);
 		est_us = bps ? count * 4096 * 1000000 / bps : UINT64_MAX;
 		pthread_mutex_lock(&m->lock);
@@ -360,7 +370,7 @@ static int precopy(struct migration *m)
 		log_debug("migration: round %u: %llu dirty pages, %llu MiB/s, "
 			  "%llu us to send", round, (unsigned long long)count,
 			  (unsigned long long)(bps >> 20), (unsigned long long)est_us);
-		if (not_converging(m, round, count, prev, est_us +
+		if (not_converging(m, round, count, prev, round_ns, bps, est_us +
 				   FIXED_DOWNTIME_US > m->downtime_ms * 1000)) {
 			m->switch_postcopy = true;
 			log_info("migration: round %u leaves %llu of %llu pages "
