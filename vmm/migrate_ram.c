@@ -3,12 +3,14 @@
  * holds up to RAM_BATCH records (u64: page index << 12 | flags) followed by
  * the data of the pages that are not all zero, in record order.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/le.h"
 #include "vmm/guest_memory.h"
+#include "vmm/ram_pager.h"
 #include "vmm/snapshot.h"
 #include "vmm/snapshot_ram.h"
 
@@ -104,8 +106,32 @@ short_payload:
 	return -1;
 }
 
-int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
-		size_t len, char *err, size_t errlen)
+static bool seen_page(const uint8_t *seen, uint64_t page)
+{
+	return seen[page / 8] & (1u << (page % 8));
+}
+
+/* Records i.. that are data for consecutive pages never received: one
+ * UFFDIO_COPY for the run (the pages are allocated and filled in one go,
+ * not faulted in, cleared and then overwritten). */
+static uint64_t fresh_run(const uint8_t *p, uint64_t i, uint64_t count,
+			  const uint8_t *seen)
+{
+	uint64_t first = le_get(p + 4 + 8 * i, 8) >> 12, n = 0;
+
+	while (i + n < count) {
+		uint64_t rec = le_get(p + 4 + 8 * (i + n), 8);
+
+		if ((rec & RAM_PAGE_ZERO) || (rec >> 12) != first + n ||
+		    seen_page(seen, rec >> 12))
+			break;
+		n++;
+	}
+	return n;
+}
+
+int ram_receive(struct guest_memory *mem, uint8_t *seen, struct ram_pager *pg,
+		const void *payload, size_t len, char *err, size_t errlen)
 {
 	const uint8_t *p = payload, *data;
 	uint64_t count;
@@ -113,13 +139,28 @@ int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
 	if (check_records(p, len, mem->size / PAGE, &count, err, errlen) < 0)
 		return -1;
 	data = p + 4 + 8 * count;
-	for (uint64_t i = 0; i < count; i++) {
+	for (uint64_t i = 0; i < count;) {
 		uint64_t rec = le_get(p + 4 + 8 * i, 8), page = rec >> 12;
+		uint64_t run = pg ? fresh_run(p, i, count, seen) : 0;
 		uint8_t *dst = mem->host + page * PAGE;
 
+		if (run) {
+			if (ram_pager_place(pg, page * PAGE, data, run * PAGE) < 0) {
+				snprintf(err, errlen, "cannot place pages %llu-%llu",
+					 (unsigned long long)page,
+					 (unsigned long long)(page + run - 1));
+				return -1;
+			}
+			for (uint64_t k = 0; k < run; k++)
+				seen[(page + k) / 8] |= (uint8_t)(1u << ((page + k) % 8));
+			data += run * PAGE;
+			i += run;
+			continue;
+		}
+		i++;
 		if (rec & RAM_PAGE_ZERO) {
 			/* A fresh page is zero already: do not allocate it. */
-			if (seen[page / 8] & (1u << (page % 8)))
+			if (seen_page(seen, page))
 				memset(dst, 0, PAGE);
 			continue;
 		}

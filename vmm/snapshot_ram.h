@@ -69,9 +69,12 @@ int ram_send_page(struct ram_sender *rs, uint64_t page);
 int ram_send_flush(struct ram_sender *rs);
 
 /* Apply a ram-pages payload; `seen` (one bit per page) tracks pages that
- * hold data here, so a zero record only clears pages that need it. */
-int ram_receive(struct guest_memory *mem, uint8_t *seen, const void *payload,
-		size_t len, char *err, size_t errlen);
+ * hold data here, so a zero record only clears pages that need it.  With
+ * pg (RAM registered with userfaultfd), pages not seen before are placed
+ * with UFFDIO_COPY rather than faulted in and cleared first. */
+struct ram_pager;
+int ram_receive(struct guest_memory *mem, uint8_t *seen, struct ram_pager *pg,
+		const void *payload, size_t len, char *err, size_t errlen);
 /* The same checks, then page_fn for each record in order (data NULL: an
  * all-zero page); for RAM filled through userfaultfd (post-copy). */
 int ram_receive_each(uint64_t ram_pages, const void *payload, size_t len,

@@ -169,7 +169,7 @@ static void test_ram_receive(void **state)
 	memset(pl + 28, 0xaa, 4096);
 	memset(pl + 28 + 4096, 0xbb, 4096);
 	mem.host[6 * 4096] = 1;        /* not seen: a zero record leaves it */
-	assert_int_equal(ram_receive(&mem, seen, pl, 28 + 2 * 4096, err,
+	assert_int_equal(ram_receive(&mem, seen, NULL, pl, 28 + 2 * 4096, err,
 				     sizeof(err)), 0);
 	assert_int_equal(mem.host[5 * 4096 + 9], 0xaa);
 	assert_int_equal(mem.host[7 * 4096 + 4095], 0xbb);
@@ -177,26 +177,26 @@ static void test_ram_receive(void **state)
 	/* Page 5 seen: a zero record clears it now. */
 	le_put64(pl + 4, 5 << 12 | RAM_PAGE_ZERO);
 	pl[0] = 1;
-	assert_int_equal(ram_receive(&mem, seen, pl, 12, err, sizeof(err)), 0);
+	assert_int_equal(ram_receive(&mem, seen, NULL, pl, 12, err, sizeof(err)), 0);
 	assert_int_equal(mem.host[5 * 4096 + 9], 0);
 	/* Hostile: page beyond RAM, unknown flag, lengths that do not add up. */
 	le_put64(pl + 4, 256ULL << 12);
-	assert_int_equal(ram_receive(&mem, seen, pl, 4 + 8 + 4096, err,
+	assert_int_equal(ram_receive(&mem, seen, NULL, pl, 4 + 8 + 4096, err,
 				     sizeof(err)), -1);
 	assert_non_null(strstr(err, "page 256"));
 	le_put64(pl + 4, 5 << 12 | 0x4);
-	assert_int_equal(ram_receive(&mem, seen, pl, 4 + 8 + 4096, err,
+	assert_int_equal(ram_receive(&mem, seen, NULL, pl, 4 + 8 + 4096, err,
 				     sizeof(err)), -1);
 	le_put64(pl + 4, 5 << 12);
-	assert_int_equal(ram_receive(&mem, seen, pl, 4 + 8 + 100, err,
+	assert_int_equal(ram_receive(&mem, seen, NULL, pl, 4 + 8 + 100, err,
 				     sizeof(err)), -1);
 	assert_non_null(strstr(err, "do not add up"));
 	pl[0] = 0xff;
 	pl[1] = 0xff;
 	pl[2] = 0xff;
 	pl[3] = 0xff;
-	assert_int_equal(ram_receive(&mem, seen, pl, 28, err, sizeof(err)), -1);
-	assert_int_equal(ram_receive(&mem, seen, pl, 2, err, sizeof(err)), -1);
+	assert_int_equal(ram_receive(&mem, seen, NULL, pl, 28, err, sizeof(err)), -1);
+	assert_int_equal(ram_receive(&mem, seen, NULL, pl, 2, err, sizeof(err)), -1);
 	guest_memory_destroy(&mem);
 	free(pl);
 }
