@@ -19,5 +19,11 @@ test_io_bus_SRCS := vmm/io_bus.c
 
 UNIT_TESTS += tests/unit/test_migration.c
 test_migration_SRCS := vmm/mig_channel.c vmm/migrate_ram.c vmm/snapshot_ram.c \
-		       vmm/guest_memory.c
+		       vmm/guest_memory.c vmm/ram_pager.c
 test_migration_LIBS := -lcrypto
+
+UNIT_TESTS += tests/unit/test_ram_pager.c
+test_ram_pager_SRCS := vmm/ram_pager.c vmm/guest_memory.c vmm/postcopy_recv.c \
+		       vmm/mig_channel.c vmm/migrate_msg.c vmm/migrate_ram.c \
+		       vmm/snapshot_ram.c
+test_ram_pager_LIBS := -lcrypto -ljansson

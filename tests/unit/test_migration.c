@@ -18,6 +18,13 @@
 #include "vmm/guest_memory.h"
 #include "vmm/mig_channel.h"
 #include "vmm/snapshot_ram.h"
+#include "vmm/vm.h"
+
+/* migrate_ram.c can place pages through the pager, which times faults. */
+uint64_t monotonic_ns(void)
+{
+	return 0;
+}
 
 struct peer {
 	int fd;
