@@ -448,7 +448,7 @@ static int postcopy_handover(struct migration *m)
 		.cancel = &m->cancel,
 	};
 	if (postcopy_serve(pc) < 0) {
-		m->go_sent = pc->go_sent;
+		m->go_sent = atomic_load(&pc->go_sent);
 		return fail(m, "%s", pc->err[0] ? pc->err : "post-copy failed");
 	}
 	m->go_sent = true;
@@ -808,7 +808,9 @@ json_t *migrate_cancel_request(struct vm *vm)
 	if (!current)
 		return error("migrate-cancel: no migration is running");
 	pthread_mutex_lock(&current->lock);
-	if (current->go_sent) {
+	/* After "go" (post-copy: during the push) the destination runs the
+	 * guest: cutting the link now would lose it. */
+	if (current->go_sent || atomic_load(&current->pc.go_sent)) {
 		pthread_mutex_unlock(&current->lock);
 		return error("migrate-cancel: too late, the destination has "
 			     "taken over");

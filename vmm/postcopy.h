@@ -47,8 +47,8 @@ struct postcopy_source {
 	int timeout_ms;
 	uint64_t max_bps, t_start;   /* the migration's bandwidth cap, 0 = none */
 	atomic_bool *cancel;
-	/* results */
-	bool go_sent;
+	/* results (go_sent is read by migrate-cancel on the main thread) */
+	atomic_bool go_sent;
 	uint64_t requested, pushed;   /* pages sent on request / in order */
 	uint64_t t_go, t_running, t_done;   /* monotonic ns */
 	char err[300];

@@ -99,7 +99,7 @@ static int on_message(struct postcopy_source *ps, const void *p, size_t len,
 		if (mig_msg_send(ps->out, "go", NULL, ps->was_running) < 0 ||
 		    mig_channel_flush(ps->ch) < 0)
 			return -1;
-		ps->go_sent = true;
+		atomic_store(&ps->go_sent, true);
 		ps->t_go = monotonic_ns();
 	} else if (!strcmp(msg, "running")) {
 		*running = true;
@@ -180,7 +180,7 @@ int postcopy_serve(struct postcopy_source *ps)
 	for (;;) {
 		int more;
 
-		if (atomic_load(ps->cancel) && !ps->go_sent)
+		if (atomic_load(ps->cancel) && !atomic_load(&ps->go_sent))
 			return fail(ps, "cancelled");
 		while (!(complete && running) && mig_channel_readable(ps->ch, 0))
 			if (handle_input(ps, &running, &complete) < 0)
