@@ -171,13 +171,17 @@ int vm_create(struct vm *vm, const struct vmm_options *opts)
 		log_errno("eventfd");
 		return -1;
 	}
-	if (create_irqchip(vm) < 0 || vm_irq_routing_init(vm) < 0)
-		return -1;
+	/* Memory slots before the irqchip: once an in-kernel irqchip exists,
+	 * the first KVM_SET_USER_MEMORY_REGION waits for an SRCU grace
+	 * period, 6-7 ms on this nested host (bench/vm_create_order.c) --
+	 * most of a restore's start-up. */
 	if ((opts->ram_image ?
 	     guest_memory_init_image(&vm->mem, opts->mem_mib << 20, opts->ram_image) :
 	     guest_memory_init(&vm->mem, opts->mem_mib << 20)) < 0)
 		return -1;
 	if (set_memory_slots(vm) < 0)
+		return -1;
+	if (create_irqchip(vm) < 0 || vm_irq_routing_init(vm) < 0)
 		return -1;
 	return vcpus_create(vm);
 }
