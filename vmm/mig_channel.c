@@ -1,12 +1,11 @@
 /* The authenticated migration connection (see mig_channel.h). */
 #include "vmm/mig_channel.h"
 
+#include "vmm/crypto_dl.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +141,8 @@ static void hmac(const void *key, size_t keylen, const char *label,
 	memcpy(msg, label, l);
 	memcpy(msg + l, a, NONCE);
 	memcpy(msg + l + NONCE, b, NONCE);
-	HMAC(EVP_sha256(), key, (int)keylen, msg, l + 2 * NONCE, out, &outlen);
+	crypto->HMAC(crypto->EVP_sha256(), key, (int)keylen, msg, l + 2 * NONCE,
+		     out, &outlen);
 }
 
 static int setup_ciphers(struct mig_channel *ch, const void *key, size_t keylen,
@@ -153,15 +153,15 @@ static int setup_ciphers(struct mig_channel *ch, const void *key, size_t keylen,
 
 	hmac(key, keylen, "xenon-mig s2d", ns, nd, s2d);
 	hmac(key, keylen, "xenon-mig d2s", ns, nd, d2s);
-	ch->enc = EVP_CIPHER_CTX_new();
-	ch->dec = EVP_CIPHER_CTX_new();
+	ch->enc = crypto->EVP_CIPHER_CTX_new();
+	ch->dec = crypto->EVP_CIPHER_CTX_new();
 	ok = ch->enc && ch->dec &&
-	     EVP_EncryptInit_ex(ch->enc, EVP_aes_256_gcm(), NULL,
+	     crypto->EVP_EncryptInit_ex(ch->enc, crypto->EVP_aes_256_gcm(), NULL,
 				ch->source ? s2d : d2s, NULL) == 1 &&
-	     EVP_DecryptInit_ex(ch->dec, EVP_aes_256_gcm(), NULL,
+	     crypto->EVP_DecryptInit_ex(ch->dec, crypto->EVP_aes_256_gcm(), NULL,
 				ch->source ? d2s : s2d, NULL) == 1;
-	OPENSSL_cleanse(s2d, sizeof(s2d));
-	OPENSSL_cleanse(d2s, sizeof(d2s));
+	crypto->OPENSSL_cleanse(s2d, sizeof(s2d));
+	crypto->OPENSSL_cleanse(d2s, sizeof(d2s));
 	return ok ? 0 : fail(ch, "cannot set up AES-256-GCM");
 }
 
@@ -203,7 +203,7 @@ static int handshake_dst(struct mig_channel *ch, const void *key, size_t keylen)
 	    recv_all(ch, theirs, sizeof(theirs)) < 0 || hello_check(ch, theirs) < 0)
 		return -1;
 	hmac(key, keylen, "xenon-mig src", mine + 12, theirs + 12, mac);
-	if (CRYPTO_memcmp(mac, theirs + 12 + NONCE, MAC)) {
+	if (crypto->CRYPTO_memcmp(mac, theirs + 12 + NONCE, MAC)) {
 		memset(reply, 0, sizeof(reply));
 		send_all(ch, reply, sizeof(reply));
 		return fail(ch, "authentication failed: the source does not "
@@ -234,7 +234,7 @@ static int handshake_src(struct mig_channel *ch, const void *key, size_t keylen)
 		return fail(ch, "authentication failed: the destination refused "
 			    "our key");
 	hmac(key, keylen, "xenon-mig dst", mine + 12, theirs + 12, mac);
-	if (CRYPTO_memcmp(mac, reply + 1, MAC))
+	if (crypto->CRYPTO_memcmp(mac, reply + 1, MAC))
 		return fail(ch, "authentication failed: the destination does "
 			    "not have the right key");
 	return setup_ciphers(ch, key, keylen, mine + 12, theirs + 12);
@@ -255,9 +255,12 @@ struct mig_channel *mig_channel_open(int fd, const void *key, size_t keylen,
 				     bool source, int timeout_ms, char *err,
 				     size_t errlen)
 {
-	struct mig_channel *ch = calloc(1, sizeof(*ch));
+	struct mig_channel *ch;
 	int r;
 
+	if (crypto_dl_load(err, errlen) < 0)
+		return NULL;
+	ch = calloc(1, sizeof(*ch));
 	if (!ch || !(ch->out = malloc(MIG_FRAME_MAX)) ||
 	    !(ch->in = malloc(MIG_FRAME_MAX)) ||
 	    !(ch->wire = malloc(MIG_FRAME_MAX + TAG)) ||
@@ -287,8 +290,10 @@ void mig_channel_free(struct mig_channel *ch)
 {
 	if (!ch)
 		return;
-	EVP_CIPHER_CTX_free(ch->enc);
-	EVP_CIPHER_CTX_free(ch->dec);
+	if (crypto) {
+		crypto->EVP_CIPHER_CTX_free(ch->enc);
+		crypto->EVP_CIPHER_CTX_free(ch->dec);
+	}
 	free(ch->out);
 	free(ch->in);
 	free(ch->wire);
@@ -317,12 +322,12 @@ int mig_channel_flush(struct mig_channel *ch)
 	for (int i = 0; i < 4; i++)
 		hdr[i] = (uint8_t)(ch->out_len >> (8 * i));
 	iv_for(ch->send_seq++, iv);
-	if (EVP_EncryptInit_ex(ch->enc, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_EncryptUpdate(ch->enc, NULL, &len, hdr, 4) != 1 ||
-	    EVP_EncryptUpdate(ch->enc, ch->wire, &len, ch->out,
+	if (crypto->EVP_EncryptInit_ex(ch->enc, NULL, NULL, NULL, iv) != 1 ||
+	    crypto->EVP_EncryptUpdate(ch->enc, NULL, &len, hdr, 4) != 1 ||
+	    crypto->EVP_EncryptUpdate(ch->enc, ch->wire, &len, ch->out,
 			      (int)ch->out_len) != 1 ||
-	    EVP_EncryptFinal_ex(ch->enc, ch->wire + len, &fin) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ch->enc, EVP_CTRL_GCM_GET_TAG, TAG,
+	    crypto->EVP_EncryptFinal_ex(ch->enc, ch->wire + len, &fin) != 1 ||
+	    crypto->EVP_CIPHER_CTX_ctrl(ch->enc, EVP_CTRL_GCM_GET_TAG, TAG,
 				ch->wire + ch->out_len) != 1)
 		return fail(ch, "encryption failed");
 	if (send_frame(ch, hdr, ch->out_len + TAG) < 0)
@@ -346,12 +351,12 @@ static int next_frame(struct mig_channel *ch)
 	if (recv_all(ch, ch->wire_in, len + TAG) < 0)
 		return -1;
 	iv_for(ch->recv_seq++, iv);
-	if (EVP_DecryptInit_ex(ch->dec, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_DecryptUpdate(ch->dec, NULL, &n, hdr, 4) != 1 ||
-	    EVP_DecryptUpdate(ch->dec, ch->in, &n, ch->wire_in, (int)len) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ch->dec, EVP_CTRL_GCM_SET_TAG, TAG,
+	if (crypto->EVP_DecryptInit_ex(ch->dec, NULL, NULL, NULL, iv) != 1 ||
+	    crypto->EVP_DecryptUpdate(ch->dec, NULL, &n, hdr, 4) != 1 ||
+	    crypto->EVP_DecryptUpdate(ch->dec, ch->in, &n, ch->wire_in, (int)len) != 1 ||
+	    crypto->EVP_CIPHER_CTX_ctrl(ch->dec, EVP_CTRL_GCM_SET_TAG, TAG,
 				ch->wire_in + len) != 1 ||
-	    EVP_DecryptFinal_ex(ch->dec, ch->in + n, &fin) != 1)
+	    crypto->EVP_DecryptFinal_ex(ch->dec, ch->in + n, &fin) != 1)
 		return fail(ch, "frame %llu failed authentication (tampered "
 			    "with, or not from the peer)",
 			    (unsigned long long)(ch->recv_seq - 1));

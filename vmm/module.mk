@@ -9,8 +9,8 @@ VMM_SRCS += vmm/snapshot.c vmm/snapshot_vcpu.c vmm/snapshot_platform.c \
 	    vmm/migrate_send.c vmm/migrate_recv.c vmm/migrate_msg.c \
 	    vmm/migrate_ram.c vmm/mig_channel.c vmm/dirty_log.c \
 	    vmm/ram_pager.c vmm/restore_lazy.c \
-	    vmm/postcopy_send.c vmm/postcopy_recv.c
-VMM_LIBS += -ljansson -lcrypto
+	    vmm/postcopy_send.c vmm/postcopy_recv.c vmm/crypto_dl.c
+VMM_LIBS += -ljansson   # libcrypto: dlopen()ed on demand (vmm/crypto_dl.c)
 PROGRAMS += $(BUILD)/xenon-vmm
 
 UNIT_TESTS += tests/unit/test_guest_memory.c tests/unit/test_io_bus.c
@@ -19,11 +19,11 @@ test_io_bus_SRCS := vmm/io_bus.c
 
 UNIT_TESTS += tests/unit/test_migration.c
 test_migration_SRCS := vmm/mig_channel.c vmm/migrate_ram.c vmm/snapshot_ram.c \
-		       vmm/guest_memory.c vmm/ram_pager.c
-test_migration_LIBS := -lcrypto
+		       vmm/guest_memory.c vmm/ram_pager.c vmm/crypto_dl.c
+test_migration_LIBS :=
 
 UNIT_TESTS += tests/unit/test_ram_pager.c
 test_ram_pager_SRCS := vmm/ram_pager.c vmm/guest_memory.c vmm/postcopy_recv.c \
 		       vmm/mig_channel.c vmm/migrate_msg.c vmm/migrate_ram.c \
-		       vmm/snapshot_ram.c
-test_ram_pager_LIBS := -lcrypto -ljansson
+		       vmm/snapshot_ram.c vmm/crypto_dl.c
+test_ram_pager_LIBS := -ljansson
