@@ -407,7 +407,7 @@ fail:
  * VMM is exiting by itself; wait for it, then remove every trace. */
 void domain_gone_saved(struct domain *d)
 {
-	log_info("domain %s (%u) saved; it is gone from this host", d->name,
+	log_info("domain %s (%u) saved or migrated; it is gone from this host", d->name,
 		 d->domid);
 	domain_cleanup(d);
 }
