@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "devices/block_backend.h"
+#include "devices/block_fixed.h"
 #include "lib/log.h"
 #include "vmm/main_loop.h"
 
@@ -30,6 +31,10 @@
 #define RING_MIN 8
 #define RING_MAX 4096
 #define INLINE_WRITE_MAX (64u << 10)
+/* Reads this large use fixed buffers where they can (block_fixed.h);
+ * 4 KiB reads measured ~15% slower with READ_FIXED, 1 MiB ones ~4-10%
+ * faster, and nothing between was measured. */
+#define FIXED_READ_MIN (256u << 10)
 
 struct block_aio {
 	struct block_backend *bb;
@@ -40,6 +45,7 @@ struct block_aio {
 	bool have_ring;
 	pthread_mutex_t ring_lock;
 	struct io_uring ring;
+	struct block_fixed *fixed;     /* NULL: reads use readv */
 	int efd;
 	unsigned ring_inflight, unsubmitted;
 	/* Small writes done at submission (see block_aio_submit). */
@@ -143,7 +149,16 @@ static void prep(struct block_aio *aio, struct io_uring_sqe *sqe,
 	uint64_t off = r->offset + r->done_bytes;
 
 	if (r->op == BLOCK_READ) {
-		io_uring_prep_readv(sqe, fd, r->iov, r->niov, off);
+		int idx = r->niov == 1 && r->iov->iov_len >= FIXED_READ_MIN ?
+			  block_fixed_index(aio->fixed, r->iov->iov_base,
+					    r->iov->iov_len) : -1;
+
+		if (idx >= 0)
+			io_uring_prep_read_fixed(sqe, fd, r->iov->iov_base,
+						 (unsigned)r->iov->iov_len, off,
+						 idx);
+		else
+			io_uring_prep_readv(sqe, fd, r->iov, r->niov, off);
 	} else if (r->op == BLOCK_WRITE) {
 		io_uring_prep_writev(sqe, fd, r->iov, r->niov, off);
 		if (r->dsync)
@@ -387,6 +402,15 @@ void block_aio_kick(struct block_aio *aio)
 	pthread_mutex_unlock(&aio->ring_lock);
 }
 
+void block_aio_fixed_ram(struct block_aio *aio, void *base, uint64_t size)
+{
+	if (!aio->have_ring || aio->fixed)
+		return;
+	pthread_mutex_lock(&aio->ring_lock);
+	aio->fixed = block_fixed_create(&aio->ring, base, size, aio->what);
+	pthread_mutex_unlock(&aio->ring_lock);
+}
+
 void block_aio_destroy(struct block_aio *aio)
 {
 	if (!aio)
@@ -403,6 +427,7 @@ void block_aio_destroy(struct block_aio *aio)
 				break;
 			reap(aio);
 		}
+		block_fixed_destroy(aio->fixed);
 		io_uring_queue_exit(&aio->ring);
 		close(aio->efd);
 	}

@@ -81,6 +81,9 @@ void block_aio_kick(struct block_aio *aio);
  * would take. */
 void block_aio_kick_and_reap(struct block_aio *aio, block_done_fn fn,
 			     void *opaque);
+/* Reads into [base, base + size) (guest RAM) may use io_uring fixed
+ * buffers (block_fixed.h); call before the first submission. */
+void block_aio_fixed_ram(struct block_aio *aio, void *base, uint64_t size);
 /* Wait for every request in flight (their done() runs), then free. */
 void block_aio_destroy(struct block_aio *aio);
 

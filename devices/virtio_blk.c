@@ -607,6 +607,7 @@ struct virtio_blk *virtio_blk_create(struct vm *vm, struct pci_bus *bus,
 		vb->aio = block_aio_create(bb, vb->max_reqs, blk_done, vb, vb->name);
 		if (!vb->aio)
 			goto fail;
+		block_aio_fixed_ram(vb->aio, vm->mem.host, vm->mem.size);
 	}
 	vb->vdev = virtio_pci_create(vm, bus, &vb->ops, vb);
 	if (!vb->vdev)
