@@ -30,7 +30,7 @@
 #define REAP_BATCH 64
 #define RING_MIN 8
 #define RING_MAX 4096
-#define INLINE_WRITE_MAX (64u << 10)
+#define INLINE_WRITE_MAX (2u << 20)
 /* Reads this large use fixed buffers where they can (block_fixed.h);
  * 4 KiB reads measured ~15% slower with READ_FIXED, 1 MiB ones ~4-10%
  * faster, and nothing between was measured. */
