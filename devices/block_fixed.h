@@ -6,19 +6,22 @@
  * monitor's page tables, where guest RAM is a memfd mapped in 4 KiB pages
  * (no shmem THP on these hosts).  Measured here (1 MiB reads of a cached
  * file into a memfd mapping, 16 in flight, medians of 7): 7.0-7.7 GB/s
- * with IORING_OP_READV, 7.6-8.4 GB/s with IORING_OP_READ_FIXED.  Writes
- * gain nothing (io_uring hands buffered writes to io-wq either way, and
- * WRITE_FIXED measured slower), so only reads use it, and only large
- * ones (block_aio.c: 4 KiB reads were slower with it).
+ * with IORING_OP_READV, 7.6-8.4 GB/s with IORING_OP_READ_FIXED.  Only
+ * large reads use it: 4 KiB reads were ~15% slower with it, and
+ * IORING_OP_WRITE_FIXED measured 22% slower for 1 MiB buffered writes
+ * (those are written at submission anyway, block_aio.h).
  *
  * Registering pins pages, so it is done lazily: buffer i covers chunks i
  * and i + 1 (chunks of 2 MiB or more, at most 1024 of them, so a read of
  * up to a chunk fits one buffer wherever it lies) and is registered the
- * first time a read starts in chunk i; it stays pinned for the disk's life: the pinned memory is bounded by the
- * guest's RAM and by what the guest actually reads into.  Guest RAM is
- * never remapped or punched while the monitor runs, so the pinned pages
- * stay the guest's (a restored guest's private file mapping is copied on
- * pinning, as a guest write would do).
+ * first time a read starts in chunk i.  It stays pinned for the disk's
+ * life: the pinned memory is bounded by the guest's RAM and by what the
+ * guest actually reads into.  Without CAP_IPC_LOCK it counts against
+ * RLIMIT_MEMLOCK; a registration the kernel refuses leaves that chunk's
+ * reads on readv (one warning per disk).  Guest RAM is never remapped or
+ * punched while the monitor runs, so the pinned pages stay the guest's
+ * (a restored guest's private file mapping is copied on pinning, as a
+ * guest write would do).
  */
 #ifndef XENON_BLOCK_FIXED_H
 #define XENON_BLOCK_FIXED_H
