@@ -29,8 +29,11 @@
  *    io-wq hand-off (bench/blk.sh, quiet and loaded host, polled and
  *    halted guest): one thread copies instead of two taking turns.  It
  *    costs the main loop the copy (~0.2 ms per MiB; a virtio-blk pass is
- *    bounded at 32 MiB), and a write the kernel throttles for writeback
- *    blocks it, as the small ones always could.  The cap covers Linux
+ *    bounded at 32 MiB).  A write the kernel throttles for writeback
+ *    blocks it, as the small ones always could; after one write over
+ *    64 KiB took more than 10 ms, the larger ones go back to io_uring
+ *    for a second, so a slow disk costs the main loop one such wait per
+ *    second at most, not one per write.  The cap covers Linux
  *    guests' default largest request (1280 KiB); larger writes, and
  *    writes the guest wants on stable storage (RWF_DSYNC), still go
  *    through io_uring.
