@@ -10,6 +10,13 @@ QEMU alternate (which one goes first flips every round); fio runs the same
 four workloads on the host with the same block sizes, byte counts and
 depth, through the page cache like both monitors (QEMU cache=writeback),
 once with psync and once with io_uring, keeping the better of the two.
+Every guest request of a run reuses one 1 MiB buffer, as fio's psync job
+does (the driver's choice; the bytes moved are the same).
+
+--irq makes the guest wait for its sequential requests halted, woken by
+the device's interrupt (irq=1, guest/scenarios_block_perf.c), instead of
+spinning on the used ring: on a host with two CPUs the spinning vCPU takes
+one of them away from the copying.  Both monitors run the same guest.
 
 Prints medians over --rounds and the ratios Xenon/host and Xenon/QEMU.
 """
@@ -33,7 +40,8 @@ WORKLOADS = [  # (name, result key, unit, fio rw, block size)
 
 
 def guest_cmdline(a):
-    return f"test=blk-perf mb={a.mb} rmb={a.rmb} depth={a.depth} quiet"
+    irq = " irq=1" if a.irq else ""
+    return f"test=blk-perf mb={a.mb} rmb={a.rmb} depth={a.depth}{irq} quiet"
 
 
 def xenon_cmd(a):
@@ -106,6 +114,8 @@ def main():
     p.add_argument("--image", default=os.path.join(tempfile.gettempdir(),
                                                    "xenon-blk-bench.img"))
     p.add_argument("--qemu-aio", default="threads", help="QEMU -drive aio=")
+    p.add_argument("--irq", action="store_true",
+                   help="sequential runs wait halted for interrupts")
     p.add_argument("--json", help="write all samples here")
     a = p.parse_args()
     prepare_image(a)
@@ -120,6 +130,7 @@ def main():
             for n, s in samples.items()), file=sys.stderr)
     print(f"\nvirtio-blk, {a.rounds} rounds, medians; depth {a.depth}, "
           f"{a.mb} MiB sequential / {a.rmb} MiB random per run, "
+          f"sequential {'halted on interrupts' if a.irq else 'polled'}, "
           f"{a.size_mb} MiB image in the page cache")
     print(f"{'workload':<15}{'unit':>6}{'host fio':>11}{'Xenon':>10}{'QEMU':>10}"
           f"{'X/host':>9}{'X/QEMU':>9}")

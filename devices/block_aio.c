@@ -20,16 +20,28 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/block_backend.h"
+#include "devices/block_fixed.h"
 #include "lib/log.h"
 #include "vmm/main_loop.h"
 
 #define REAP_BATCH 64
 #define RING_MIN 8
 #define RING_MAX 4096
-#define INLINE_WRITE_MAX (64u << 10)
+#define INLINE_WRITE_MAX (2u << 20)
+/* Writes above SMALL_WRITE_MAX stop being written inline for a while
+ * after one took SLOW_WRITE_NS (the kernel throttling this writer for
+ * writeback, or a slow device): the main loop must not sit in it. */
+#define SMALL_WRITE_MAX (64u << 10)
+#define SLOW_WRITE_NS   (10 * 1000000ULL)
+#define SLOW_BACKOFF_NS (1000 * 1000000ULL)
+/* Reads this large use fixed buffers where they can (block_fixed.h);
+ * 4 KiB reads measured ~15% slower with READ_FIXED, 1 MiB ones ~4-10%
+ * faster, and nothing between was measured. */
+#define FIXED_READ_MIN (256u << 10)
 
 struct block_aio {
 	struct block_backend *bb;
@@ -40,10 +52,12 @@ struct block_aio {
 	bool have_ring;
 	pthread_mutex_t ring_lock;
 	struct io_uring ring;
+	struct block_fixed *fixed;     /* NULL: reads use readv */
 	int efd;
 	unsigned ring_inflight, unsubmitted;
-	/* Small writes done at submission (see block_aio_submit). */
+	/* Writes done at submission (see block_aio_submit). */
 	struct block_req *inline_head, **inline_tail;
+	uint64_t large_inline_after;   /* ns, CLOCK_MONOTONIC; atomic */
 
 	pthread_t worker;
 	bool worker_started, stop;
@@ -143,7 +157,16 @@ static void prep(struct block_aio *aio, struct io_uring_sqe *sqe,
 	uint64_t off = r->offset + r->done_bytes;
 
 	if (r->op == BLOCK_READ) {
-		io_uring_prep_readv(sqe, fd, r->iov, r->niov, off);
+		int idx = r->niov == 1 && r->iov->iov_len >= FIXED_READ_MIN ?
+			  block_fixed_index(aio->fixed, r->iov->iov_base,
+					    r->iov->iov_len) : -1;
+
+		if (idx >= 0)
+			io_uring_prep_read_fixed(sqe, fd, r->iov->iov_base,
+						 (unsigned)r->iov->iov_len, off,
+						 idx);
+		else
+			io_uring_prep_readv(sqe, fd, r->iov, r->niov, off);
 	} else if (r->op == BLOCK_WRITE) {
 		io_uring_prep_writev(sqe, fd, r->iov, r->niov, off);
 		if (r->dsync)
@@ -350,14 +373,43 @@ struct block_aio *block_aio_create(struct block_backend *bb,
 	return aio;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Write r on the calling thread (block_aio.h)?  Large writes only while
+ * none of them was slow lately. */
+static bool write_inline(struct block_aio *aio, const struct block_req *r)
+{
+	if (!aio->have_ring || r->op != BLOCK_WRITE || r->dsync ||
+	    r->len > INLINE_WRITE_MAX)
+		return false;
+	return r->len <= SMALL_WRITE_MAX ||
+	       now_ns() >= __atomic_load_n(&aio->large_inline_after,
+					   __ATOMIC_RELAXED);
+}
+
+static void write_now(struct block_aio *aio, struct block_req *r)
+{
+	uint64_t t0 = r->len > SMALL_WRITE_MAX ? now_ns() : 0, t1;
+
+	r->result = block_pwritev_full(aio->bb->fd, r->iov, r->niov, r->offset,
+				       false);
+	if (t0 && (t1 = now_ns()) - t0 > SLOW_WRITE_NS)
+		__atomic_store_n(&aio->large_inline_after, t1 + SLOW_BACKOFF_NS,
+				 __ATOMIC_RELAXED);
+}
+
 void block_aio_submit(struct block_aio *aio, struct block_req *r)
 {
 	r->result = 0;
 	r->done_bytes = 0;
-	if (aio->have_ring && r->op == BLOCK_WRITE && !r->dsync &&
-	    r->len <= INLINE_WRITE_MAX) {
-		r->result = block_pwritev_full(aio->bb->fd, r->iov, r->niov,
-					       r->offset, false);
+	if (write_inline(aio, r)) {
+		write_now(aio, r);
 		r->next = NULL;
 		pthread_mutex_lock(&aio->ring_lock);
 		*aio->inline_tail = r;
@@ -387,6 +439,15 @@ void block_aio_kick(struct block_aio *aio)
 	pthread_mutex_unlock(&aio->ring_lock);
 }
 
+void block_aio_fixed_ram(struct block_aio *aio, void *base, uint64_t size)
+{
+	if (!aio->have_ring || aio->fixed)
+		return;
+	pthread_mutex_lock(&aio->ring_lock);
+	aio->fixed = block_fixed_create(&aio->ring, base, size, aio->what);
+	pthread_mutex_unlock(&aio->ring_lock);
+}
+
 void block_aio_destroy(struct block_aio *aio)
 {
 	if (!aio)
@@ -403,6 +464,7 @@ void block_aio_destroy(struct block_aio *aio)
 				break;
 			reap(aio);
 		}
+		block_fixed_destroy(aio->fixed);
 		io_uring_queue_exit(&aio->ring);
 		close(aio->efd);
 	}

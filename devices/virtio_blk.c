@@ -18,11 +18,15 @@
  */
 #include "devices/virtio_blk.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "devices/block_aio.h"
 #include "devices/block_backend.h"
@@ -32,6 +36,7 @@
 #include "lib/domain_config.h"
 #include "lib/log.h"
 #include "lib/state_buf.h"
+#include "vmm/main_loop.h"
 #include "vmm/vm.h"
 
 #define QUEUE_SIZE  256
@@ -44,6 +49,22 @@
 #define DISCARD_ALIGN_SECTORS 8            /* 4 KiB: hole granularity */
 
 #define PCI_CLASS_STORAGE_SCSI 0x010000
+
+/*
+ * Large requests are handed to the engine and reaped every REAP_BYTES
+ * while a queue is being read, not once at the end: buffered reads from
+ * the page cache complete inside io_uring_enter, so reaping only at the
+ * end would hold every completion of a 16 MiB batch until the last byte
+ * is copied, the guest could only refill after that, and the device
+ * would sit idle for a round trip per batch.  Completed early, the guest
+ * refills while the copy goes on and one pass keeps popping.
+ * PASS_BYTES / PASS_REQS bound one pass so a guest that keeps the queue
+ * full cannot hold the main loop: the rest is picked up again through
+ * again_fd after the loop's other work.
+ */
+#define REAP_BYTES (256u << 10)
+#define PASS_BYTES (32u << 20)
+#define PASS_REQS  QUEUE_SIZE
 
 /* struct virtio_blk_config up to write_zeroes_may_unmap (5.2.4). */
 struct blk_config {
@@ -71,6 +92,7 @@ struct blk_queue {
 	unsigned inflight;
 	bool throttled;    /* stopped popping at the in-flight limit */
 	bool signal;       /* pushed since the last interrupt decision */
+	bool again;        /* a pass stopped at its budget: resume it */
 };
 
 struct blk_req {
@@ -100,6 +122,7 @@ struct virtio_blk {
 	unsigned allocated, max_reqs;
 	struct blk_req *free_reqs;
 	unsigned io_errors;
+	int again_fd;                   /* eventfd: resume queues marked again */
 };
 
 static struct virtio_blk *vb_of(struct virtio_dev *vdev)
@@ -231,16 +254,45 @@ static void signal_queues(struct virtio_blk *vb)
 
 static void done_locked(void *opaque, struct block_req **reqs, unsigned n);
 
-/* Pop and start what the guest queued, up to the in-flight limit. */
+/* Hand what was queued to the engine, complete what already finished
+ * and tell the guest. */
+static void flush_and_reap(struct virtio_blk *vb)
+{
+	if (vb->aio)
+		block_aio_kick_and_reap(vb->aio, done_locked, vb);
+	signal_queues(vb);
+}
+
+/* The pass over queue qi ran out of budget with buffers left. */
+static void resume_later(struct virtio_blk *vb, unsigned qi)
+{
+	uint64_t one = 1;
+
+	vb->queues[qi].again = true;
+	if (write(vb->again_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_errno("%s: eventfd", vb->name);
+}
+
+/* Pop and start what the guest queued, up to the in-flight limit and the
+ * pass budget, reaping as it goes (see REAP_BYTES). */
 static void process_queue(struct virtio_blk *vb, unsigned qi)
 {
 	struct blk_queue *q = &vb->queues[qi];
+	uint64_t unreaped = 0, passed = 0;
+	unsigned reqs = 0;
 	struct blk_req *r;
 
 	q->throttled = false;
+	q->again = false;
 	while (!vb->dying) {
 		if (q->inflight >= QUEUE_SIZE || !(r = req_get(vb))) {
 			q->throttled = virtio_queue_has_buffers(vb->vdev, qi);
+			break;
+		}
+		if (reqs == PASS_REQS || passed >= PASS_BYTES) {
+			req_put(vb, r);
+			if (virtio_queue_has_buffers(vb->vdev, qi))
+				resume_later(vb, qi);
 			break;
 		}
 		r->elem = (struct virtq_elem){ .iov = r->iov, .max_iov = MAX_IOV };
@@ -251,14 +303,43 @@ static void process_queue(struct virtio_blk *vb, unsigned qi)
 		r->queue = (uint16_t)qi;
 		r->gen = vb->gen;
 		q->inflight++;
+		reqs++;
+		unreaped += (uint64_t)r->elem.in_bytes + r->elem.out_bytes;
 		if (!start(vb, r)) {
 			q->inflight--;
 			req_put(vb, r);
 			break;
 		}
+		if (unreaped >= REAP_BYTES) {
+			passed += unreaped;
+			unreaped = 0;
+			flush_and_reap(vb);
+		}
 	}
 	if (vb->aio)
 		block_aio_kick_and_reap(vb->aio, done_locked, vb);
+}
+
+/* Passes that stopped at their budget go on (main loop). */
+static void run_again(struct virtio_blk *vb)
+{
+	for (unsigned q = 0; q < vb->nq && !vb->dying; q++)
+		if (vb->queues[q].again && virtio_queue_ready(vb->vdev, q))
+			process_queue(vb, q);
+}
+
+static void on_again(void *opaque, uint32_t events)
+{
+	struct virtio_blk *vb = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(vb->again_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno("%s: eventfd", vb->name);
+	virtio_lock(vb->vdev);
+	run_again(vb);
+	signal_queues(vb);
+	virtio_unlock(vb->vdev);
 }
 
 static void vb_queue_notify(struct virtio_dev *vdev, unsigned q)
@@ -375,8 +456,19 @@ static unsigned outstanding(const struct virtio_blk *vb)
 	return n;
 }
 
+static bool any_again(const struct virtio_blk *vb)
+{
+	for (unsigned q = 0; q < vb->nq; q++)
+		if (vb->queues[q].again)
+			return true;
+	return false;
+}
+
 /* Every request the guest made completes before the state is read: the
- * completions go to the used rings (and into the saved RAM). */
+ * completions go to the used rings (and into the saved RAM).  A pass cut
+ * short by its budget is a kick not yet fully served: it is finished
+ * here (the vCPUs are paused, so the queues only shrink), or its
+ * requests would be popped after the state was taken. */
 static void vb_quiesce(struct virtio_dev *vdev)
 {
 	struct virtio_blk *vb = vb_of(vdev);
@@ -386,10 +478,11 @@ static void vb_quiesce(struct virtio_dev *vdev)
 
 	for (;;) {
 		virtio_lock(vdev);
+		run_again(vb);
 		if (vb->aio)
 			block_aio_kick_and_reap(vb->aio, done_locked, vb);
 		signal_queues(vb);
-		left = outstanding(vb);
+		left = outstanding(vb) + any_again(vb);
 		virtio_unlock(vdev);
 		if (!left)
 			return;
@@ -491,6 +584,7 @@ struct virtio_blk *virtio_blk_create(struct vm *vm, struct pci_bus *bus,
 		return NULL;
 	}
 	vb->bb = bb;
+	vb->again_fd = -1;
 	snprintf(vb->name, sizeof(vb->name), "virtio-blk %s", disk->vdev);
 	/* The serial is the Xen vdev name; shorter ones are NUL-padded. */
 	memcpy(vb->id, disk->vdev, strnlen(disk->vdev, sizeof(vb->id)));
@@ -500,10 +594,20 @@ struct virtio_blk *virtio_blk_create(struct vm *vm, struct pci_bus *bus,
 	vb->writeback = 1;
 	set_limits(vb, disk);
 	set_ops(vb);
+	vb->again_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vb->again_fd < 0 ||
+	    main_loop_add_fd(vb->again_fd, EPOLLIN, on_again, vb) < 0) {
+		log_errno("%s: eventfd", vb->name);
+		if (vb->again_fd >= 0)
+			close(vb->again_fd);
+		vb->again_fd = -1;
+		goto fail;
+	}
 	if (bb) {
 		vb->aio = block_aio_create(bb, vb->max_reqs, blk_done, vb, vb->name);
 		if (!vb->aio)
 			goto fail;
+		block_aio_fixed_ram(vb->aio, vm->mem.host, vm->mem.size);
 	}
 	vb->vdev = virtio_pci_create(vm, bus, &vb->ops, vb);
 	if (!vb->vdev)
@@ -524,6 +628,10 @@ void virtio_blk_destroy(struct virtio_blk *vb)
 		virtio_unlock(vb->vdev);
 	} else {
 		vb->dying = true;
+	}
+	if (vb->again_fd >= 0) {
+		main_loop_del_fd(vb->again_fd);
+		close(vb->again_fd);
 	}
 	/* Waits for the I/O still in flight; complete() just recycles it. */
 	block_aio_destroy(vb->aio);

@@ -49,7 +49,9 @@ bool blk_open_arg(struct vblk *b)
 	unsigned disk = (unsigned)blk_arg("disk", 0);
 
 	timer_init();
-	if (!vblk_open(disk, b, (unsigned)blk_arg("queues", VBLK_MAX_QUEUES))) {
+	unsigned queues = (unsigned)blk_arg("queues", VBLK_MAX_QUEUES);
+
+	if (!(blk_arg("irq", 0) ? vblk_open_irq : vblk_open)(disk, b, queues)) {
 		result(false, "reason=no-disk disk=%u", disk);
 		return false;
 	}

@@ -8,6 +8,7 @@
 #include "guest/memory.h"
 #include "guest/string.h"
 #include "guest/timer.h"
+#include "guest/user.h"
 #include "guest/x86.h"
 
 /* Device configuration offsets (struct virtio_blk_config). */
@@ -23,6 +24,11 @@ bool vblk_has(const struct vblk *b, uint64_t feature)
 	return (b->vd.features & feature) == feature;
 }
 
+static void irq_seen(void *ctx)
+{
+	(void)ctx;	/* the waits look at the rings themselves */
+}
+
 static bool setup_queues(struct vblk *b, unsigned max_queues)
 {
 	unsigned want = max_queues ? max_queues : 1;
@@ -36,8 +42,11 @@ static bool setup_queues(struct vblk *b, unsigned max_queues)
 		return false;
 	for (unsigned q = 0; q < b->nq; q++) {
 		if (!virtio_queue_init(&b->vd, &b->q[q], (uint16_t)q,
-				       VBLK_QUEUE_SIZE, NULL, NULL))
+				       VBLK_QUEUE_SIZE, b->irq ? irq_seen : NULL,
+				       NULL))
 			return false;
+		if (b->irq)
+			virtq_set_used_event(&b->q[q], 0);
 		b->slots[q] = page_alloc(1);  /* 128 slots of 32 bytes */
 		if (!b->slots[q])
 			return false;
@@ -45,14 +54,16 @@ static bool setup_queues(struct vblk *b, unsigned max_queues)
 	return true;
 }
 
-bool vblk_open(unsigned index, struct vblk *b, unsigned max_queues)
+static bool open_dev(unsigned index, struct vblk *b, unsigned max_queues,
+		     bool irq)
 {
 	char id[24];
 
 	memset(b, 0, sizeof(*b));
 	if (!virtio_pci_probe(VIRTIO_ID_BLOCK, index, &b->vd) ||
-	    !virtio_negotiate(&b->vd, WANTED))
+	    !virtio_negotiate(&b->vd, WANTED | (irq ? VBLK_F_EVENT_IDX : 0)))
 		return false;
+	b->irq = irq && vblk_has(b, VBLK_F_EVENT_IDX);
 	if (!setup_queues(b, max_queues)) {
 		virtio_fail(&b->vd);
 		return false;
@@ -68,6 +79,16 @@ bool vblk_open(unsigned index, struct vblk *b, unsigned max_queues)
 	if (vblk_request(b, 0, VBLK_T_GET_ID, 0, id, 20, 1000000) == VBLK_S_OK)
 		memcpy(b->id, id, 20);
 	return true;
+}
+
+bool vblk_open(unsigned index, struct vblk *b, unsigned max_queues)
+{
+	return open_dev(index, b, max_queues, false);
+}
+
+bool vblk_open_irq(unsigned index, struct vblk *b, unsigned max_queues)
+{
+	return open_dev(index, b, max_queues, true);
 }
 
 /* Queue one request as header [+ data] + status; false if the ring is
@@ -152,8 +173,11 @@ static uint64_t next_sector(struct vblk_batch *j, uint64_t i, uint32_t *sectors)
 }
 
 /* Fill every queue up to depth and kick each one that got requests. */
-static void issue(struct vblk_batch *j, unsigned *inflight, uint64_t *issued)
+static void issue(struct vblk_batch *j)
 {
+	unsigned *inflight = j->inflight;
+	uint64_t *issued = &j->issued;
+
 	for (unsigned q = 0; q < j->queues; q++) {
 		bool added = false;
 
@@ -178,8 +202,9 @@ static void issue(struct vblk_batch *j, unsigned *inflight, uint64_t *issued)
 }
 
 /* Collect completions; false if there were none. */
-static bool reap(struct vblk_batch *j, unsigned *inflight)
+static bool reap(struct vblk_batch *j)
 {
+	unsigned *inflight = j->inflight;
 	bool got = false;
 
 	for (unsigned q = 0; q < j->queues; q++) {
@@ -192,6 +217,8 @@ static bool reap(struct vblk_batch *j, unsigned *inflight)
 				j->first_error = s->status;
 			got = true;
 		}
+		if (got && j->b->irq)
+			virtq_set_used_event(&j->b->q[q], 0);
 	}
 	return got;
 }
@@ -199,22 +226,68 @@ static bool reap(struct vblk_batch *j, unsigned *inflight)
 uint64_t vblk_batch_run(void *arg)
 {
 	struct vblk_batch *j = arg;
-	unsigned inflight[VBLK_MAX_QUEUES] = { 0 };
-	uint64_t issued = 0;
 
 	if (!j->queues || j->queues > j->b->nq)
 		j->queues = j->b->nq;
 	if (!j->req_sectors || j->span < j->req_sectors)
 		return 1;
+	if (!j->waiting) {  /* a new run, not the rest of one */
+		memset(j->inflight, 0, sizeof(j->inflight));
+		j->issued = 0;
+	}
+	j->waiting = false;
 	while (j->done < j->count) {
-		issue(j, inflight, &issued);
-		if (reap(j, inflight))
+		issue(j);
+		if (reap(j))
 			continue;
 		if (rdtsc() > j->deadline_tsc) {
 			j->timed_out = true;
 			break;
 		}
+		if (j->wait_irq) {
+			j->waiting = true;
+			return VBLK_BATCH_WAIT;
+		}
 		cpu_relax();
 	}
 	return j->errors || j->timed_out;
+}
+
+/* Completions wanted before waking: half of what is in flight. */
+static uint16_t wake_after(unsigned inflight)
+{
+	return (uint16_t)(inflight / 2 ? inflight / 2 : 1);
+}
+
+/* Interrupts off: has some queue got what its wait asked for? */
+static bool batch_ready(void *ctx)
+{
+	struct vblk_batch *j = ctx;
+
+	for (unsigned q = 0; q < j->queues; q++)
+		if (j->inflight[q] &&
+		    virtq_pending(&j->b->q[q]) >= wake_after(j->inflight[q]))
+			return true;
+	return false;
+}
+
+uint64_t vblk_batch_wait(struct vblk_batch *j)
+{
+	uint64_t rc;
+
+	j->wait_irq = j->b->irq;
+	while ((rc = user_call(vblk_batch_run, j)) == VBLK_BATCH_WAIT) {
+		for (unsigned q = 0; q < j->queues; q++)
+			if (j->inflight[q])
+				virtq_set_used_event(&j->b->q[q],
+						     wake_after(j->inflight[q]));
+		full_fence();  /* used_event before we look at used->idx */
+		j->waits++;
+		if (!wait_event_until(j->deadline_tsc, batch_ready, j)) {
+			j->waiting = false;
+			j->timed_out = true;
+			return 1;
+		}
+	}
+	return rc;
 }

@@ -36,6 +36,7 @@
 #define VBLK_F_MQ           (1ULL << 12)
 #define VBLK_F_DISCARD      (1ULL << 13)
 #define VBLK_F_WRITE_ZEROES (1ULL << 14)
+#define VBLK_F_EVENT_IDX    (1ULL << 29)
 
 #define SECTOR_SIZE 512u
 
@@ -61,11 +62,16 @@ struct vblk {
 	uint32_t seg_max, size_max;
 	uint16_t dev_queues;         /* num_queues the device offers */
 	char id[21];                 /* GET_ID, NUL-terminated */
+	bool irq;                    /* queues interrupt (with EVENT_IDX) */
 };
 
 /* Find the index-th virtio-blk device and bring it up with up to
  * max_queues queues.  False if absent or if it refuses. */
 bool vblk_open(unsigned index, struct vblk *b, unsigned max_queues);
+/* The same with an interrupt vector per queue and EVENT_IDX, for batches
+ * that wait halted (vblk_batch_wait); interrupts stay suppressed except
+ * while such a wait asks for them. */
+bool vblk_open_irq(unsigned index, struct vblk *b, unsigned max_queues);
 /* Feature negotiated? (VBLK_F_*) */
 bool vblk_has(const struct vblk *b, uint64_t feature);
 
@@ -95,14 +101,26 @@ struct vblk_batch {
 	uint8_t *buf;
 	unsigned depth, queues;
 	uint64_t deadline_tsc;
+	bool wait_irq;               /* vblk_batch_wait: halt, do not spin */
+	/* engine state, kept across VBLK_BATCH_WAIT returns */
+	bool waiting;
+	unsigned inflight[VBLK_MAX_QUEUES];
+	uint64_t issued;
 	/* results */
-	uint64_t done, kicks, errors;
+	uint64_t done, kicks, errors, waits;
 	uint8_t first_error;         /* status of the first failed request */
 	bool timed_out;
 };
 
 /* Runs the batch; ring-3 safe (pass to user_call).  Returns 0 when every
- * request completed with VBLK_S_OK. */
+ * request completed with VBLK_S_OK; with wait_irq, VBLK_BATCH_WAIT when
+ * it has nothing to do until the device completes something. */
+#define VBLK_BATCH_WAIT 2
 uint64_t vblk_batch_run(void *batch);
+/* Ring 0, device opened with vblk_open_irq: runs the batch in ring 3 and
+ * halts whenever it waits, woken once half of the requests in flight on
+ * a queue are done (a polled batch keeps a vCPU busy spinning, which on
+ * a host with few CPUs takes the time the device needs to copy). */
+uint64_t vblk_batch_wait(struct vblk_batch *batch);
 
 #endif

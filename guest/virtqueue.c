@@ -82,6 +82,18 @@ bool virtq_has_used(const struct virtq *vq)
 	return *(volatile uint16_t *)&vq->used->idx != vq->last_used;
 }
 
+uint16_t virtq_pending(const struct virtq *vq)
+{
+	return (uint16_t)(*(volatile uint16_t *)&vq->used->idx - vq->last_used);
+}
+
+/* used_event is the word after the avail ring (virtio 1.2, 2.7.10). */
+void virtq_set_used_event(struct virtq *vq, uint16_t n)
+{
+	*(volatile uint16_t *)&vq->avail->ring[vq->size] =
+		(uint16_t)(vq->last_used + n - 1);
+}
+
 /* Put a finished chain back on the free list. */
 static void free_chain(struct virtq *vq, uint16_t head)
 {

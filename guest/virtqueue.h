@@ -62,5 +62,10 @@ void virtq_kick(struct virtq *vq);
 bool virtq_has_used(const struct virtq *vq);
 /* Collect one completed chain: its token and bytes written; NULL if none. */
 void *virtq_get(struct virtq *vq, uint32_t *len);
+/* With VIRTIO_F_EVENT_IDX: ask for an interrupt once n more chains have
+ * been used (n >= 1); n == 0 asks for none (until the index wraps). */
+void virtq_set_used_event(struct virtq *vq, uint16_t n);
+/* Chains used and not yet collected. */
+uint16_t virtq_pending(const struct virtq *vq);
 
 #endif
