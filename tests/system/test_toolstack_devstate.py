@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from test_toolstack_migrate import hosts  # noqa: F401 (fixture)
+from test_toolstack_migrate import hosts, netns  # noqa: F401 (fixtures)
 from toolstack_helpers import toolstack  # noqa: F401 (fixture)
 
 
@@ -70,7 +70,7 @@ def test_domu_live_migrate_then_shutdown(hosts):
     a, b = hosts("a"), hosts("b")
     domid = a.create("mig", test="domu")
     beat = heartbeat(a, domid)
-    a.xm("migrate", "--live", "--port", b.port, "mig", "127.0.0.1")
+    a.xm("migrate", "--live", "--port", b.port, "mig", b.addr)
     assert "mig" not in a.domains()
     new = b.domains()["mig"]["domid"]
     heartbeat(b, new, 0)
