@@ -269,8 +269,13 @@ static void *reader_main(void *arg)
 		pthread_mutex_unlock(&pd->lock);
 		if (after_go)
 			lost(pd, pd->err);
+		/* Before "go" the source still owns the domain and resumes it.
+		 * This process cannot go on: a thread (the state being
+		 * applied, say) may be waiting on a page that will not come. */
 		log_error("incoming migration: %s", pd->err);
+		postcopy_dest_send(pd, "error", pd->err, false);
 		set_go(pd, -1, false);
+		vmm_exit_now(pd->vm, VM_EXIT_ERROR);
 	}
 	return NULL;
 }
