@@ -2,12 +2,14 @@
  * `xenon-vmm --restore FILE`: rebuild a domain from a save file.
  *
  * restore_open() reads the whole file and checks it — every section's
- * CRC, the structure, the RAM image's chunk CRCs, the end marker, the file
- * size — before anything is created, so a truncated, corrupted, foreign
- * or newer file is refused with a message and leaves nothing behind.  The
- * machine is then created from the saved command line
- * (vmm_options_merge_saved()), its RAM mapped copy-on-write from the
- * file's image, and restore_apply() loads devices, irqchip and vCPUs.
+ * CRC, the structure, the RAM image's chunk CRCs (--verify-ram=eager, the
+ * default), the end marker, the file size — before anything is created,
+ * so a truncated, corrupted, foreign or newer file is refused with a
+ * message and leaves nothing behind.  The machine is then created from
+ * the saved command line (vmm_options_merge_saved()), its RAM mapped
+ * copy-on-write from the file's image — or, with --verify-ram=lazy, paged
+ * in through userfaultfd with each chunk checked before the guest sees it
+ * (restore_lazy.c) — and restore_apply() loads devices, irqchip and vCPUs.
  */
 #include <errno.h>
 #include <fcntl.h>
