@@ -44,9 +44,9 @@
 #include "vmm/main_loop.h"
 #include "vmm/mig_channel.h"
 #include "vmm/migrate.h"
-#include "vmm/ram_pager.h"
 #include "vmm/migrate_msg.h"
 #include "vmm/postcopy.h"
+#include "vmm/ram_pager.h"
 #include "vmm/snapshot.h"
 #include "vmm/snapshot_ram.h"
 #include "vmm/vm.h"
@@ -319,7 +319,6 @@ static bool must_stop(struct migration *m)
 	return false;
 }
 
-/* Round 0 and the rounds after; leaves the last round's set in m->dirty. */
 /* With post-copy allowed: pre-copy has stopped paying off when the guest
  * dirtied memory during the last round at 90% or more of the rate the link
  * moves it (no round can then shrink the dirty set), when a round leaves
@@ -338,6 +337,7 @@ static bool not_converging(const struct migration *m, unsigned round,
 	       (round >= 2 && count * 10 >= prev * 9);
 }
 
+/* Round 0 and the rounds after; leaves the last round's set in m->dirty. */
 static int precopy(struct migration *m)
 {
 	uint64_t t0 = monotonic_ns(), count = 0, prev = UINT64_MAX;
