@@ -181,6 +181,9 @@ int domain_vmm_request(const struct domain *d, const char *cmd,
 int domain_vmm_wait_ready(struct domain *d, char *err, size_t errlen);
 void domain_vmm_kill(struct domain *d);
 bool domain_vmm_alive(const struct domain *d);
+/* A VMM whose pid xenond never recorded: ask DIR/control.sock for it and
+ * take it (pid, start time).  -1 if nothing answers there. */
+int domain_vmm_find(struct domain *d);
 int domain_watch_pid(struct domain *d);
 int domain_store_create(struct domain *d);
 void domain_store_destroy(struct domain *d);

@@ -325,6 +325,10 @@ static int domain_register(struct domain *d, char *err, size_t errlen)
 	d->phase = DOMAIN_ACTIVE;
 	d->shutdown_reason[0] = '\0';
 	domain_link(d->mgr, d);
+	/* Recorded before its VMM exists: should xenond die before the
+	 * record names the VMM, a restart still finds the domain and asks
+	 * its control socket who serves it (domain_vmm_find()). */
+	domain_record_save(d);
 	return 0;
 }
 

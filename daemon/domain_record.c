@@ -118,6 +118,13 @@ static void recover_one(struct domain_manager *m, struct domain *d)
 			 d->domid, d->shutdown_reason);
 		return;
 	}
+	if (d->pid <= 0 && domain_vmm_find(d) == 0) {
+		/* xenond died between starting the VMM and recording it: the
+		 * store layout may be missing too (laying it out again is
+		 * harmless), and a new domain stays paused for the admin. */
+		domain_store_create(d);
+		domain_record_save(d);
+	}
 	if (domain_vmm_alive(d) && domain_watch_pid(d) == 0) {
 		if (domain_attach_services(d, err, sizeof(err)) < 0)
 			log_warn("domain %s: %s", d->name, err);

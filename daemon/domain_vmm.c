@@ -358,6 +358,26 @@ bool domain_vmm_alive(const struct domain *d)
 	       proc_start_time(d->pid) == d->pid_start;
 }
 
+int domain_vmm_find(struct domain *d)
+{
+	json_t *reply = NULL;
+	char err[300];
+	json_int_t pid;
+
+	if (domain_vmm_request(d, "status", &reply, err, sizeof(err)) < 0)
+		return -1;
+	pid = json_integer_value(json_object_get(reply, "pid"));
+	json_decref(reply);
+	if (pid <= 0)
+		return -1;
+	d->pid = (pid_t)pid;
+	d->pid_start = proc_start_time(d->pid);
+	d->is_child = false;
+	log_info("domain %s (%u): found its VMM, pid %d, through its control "
+		 "socket", d->name, d->domid, (int)d->pid);
+	return 0;
+}
+
 /* Poll until the control socket answers (the VMM has built the VM and its
  * devices) or the VMM dies; its log says why. */
 int domain_vmm_wait_ready(struct domain *d, char *err, size_t errlen)

@@ -4,6 +4,7 @@ import json
 import os
 import pathlib
 import pty
+import re
 import select
 import signal
 import socket
@@ -123,6 +124,31 @@ def test_kill9_xenond_and_restart_finds_domains(toolstack):
     toolstack.xm("destroy", "survivor")
     toolstack.xm("destroy", "frozen")
     toolstack.wait_gone("frozen")
+    assert toolstack.vmm_pids() == []
+
+
+def test_restart_finds_a_vmm_it_never_recorded(toolstack):
+    """xenond killed between starting a VMM and recording its pid (the
+    record is written before the VMM exists): on restart it asks the
+    domain's control socket which process serves it, and adopts it."""
+    domid = toolstack.create("orphan")
+    toolstack.wait_console("orphan", "tick 1")
+    pids = toolstack.vmm_pids()
+    toolstack.kill9()
+    record = toolstack.state / "domains" / str(domid) / "domain.json"
+    rec = json.loads(record.read_text())
+    assert rec["pid"] in pids
+    rec["pid"], rec["pid_start"] = 0, 0       # as written before the spawn
+    record.write_text(json.dumps(rec))
+    toolstack.restart()
+    assert toolstack.domains()["orphan"]["domid"] == domid
+    assert "found its VMM" in toolstack.log()
+    assert json.loads(record.read_text())["pid"] in pids
+    n = max(int(t) for t in re.findall(r"tick (\d+)",
+                                        toolstack.console_log("orphan")))
+    toolstack.wait_console("orphan", f"tick {n + 1}")
+    toolstack.xm("destroy", "orphan")
+    toolstack.wait_gone("orphan")
     assert toolstack.vmm_pids() == []
 
 
