@@ -190,6 +190,9 @@ void domain_store_destroy(struct domain *d);
 void domain_store_console(struct domain *d, const char *tty);
 void domain_store_rename(struct domain *d);
 int domain_record_save(const struct domain *d);
+/* The same without waiting for the disk (the record written before a VMM
+ * starts: it only has to survive xenond, not the host). */
+int domain_record_note(const struct domain *d);
 /* What domain.json holds; also what a save file carries as "domain". */
 json_t *domain_record_json(const struct domain *d);
 void domain_record_remove(const struct domain *d);

@@ -328,7 +328,7 @@ static int domain_register(struct domain *d, char *err, size_t errlen)
 	/* Recorded before its VMM exists: should xenond die before the
 	 * record names the VMM, a restart still finds the domain and asks
 	 * its control socket who serves it (domain_vmm_find()). */
-	domain_record_save(d);
+	domain_record_note(d);
 	return 0;
 }
 

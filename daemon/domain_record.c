@@ -36,7 +36,7 @@ json_t *domain_record_json(const struct domain *d)
 			 "overrides", d->overrides ? d->overrides : json_array());
 }
 
-int domain_record_save(const struct domain *d)
+static int record_write(const struct domain *d, bool sync)
 {
 	char path[600], tmp[600];
 	json_t *j = domain_record_json(d);
@@ -47,7 +47,7 @@ int domain_record_save(const struct domain *d)
 	rc = j ? json_dump_file(j, tmp, JSON_INDENT(1)) : -1;
 	json_decref(j);
 	if (rc == 0) {
-		int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+		int fd = sync ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
 
 		if (fd >= 0) {
 			fdatasync(fd);
@@ -59,6 +59,18 @@ int domain_record_save(const struct domain *d)
 		log_error("domain %s: cannot write %s: %s", d->name, path,
 			  strerror(errno));
 	return rc;
+}
+
+int domain_record_save(const struct domain *d)
+{
+	return record_write(d, true);
+}
+
+/* The page cache outlives a xenond that dies; a host crash would take the
+ * VMM with it, so this early record need not wait for the disk. */
+int domain_record_note(const struct domain *d)
+{
+	return record_write(d, false);
 }
 
 static void rm_dir_files(const char *dir)
