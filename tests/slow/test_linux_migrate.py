@@ -7,16 +7,18 @@ stops it.  So: boot the PVH kernel, wait until it prints, move it, and
 require that the kernel prints lines at the destination with printk times
 later than any it printed before the move -- the same kernel, carrying on.
 """
-import json
-import os
 import re
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
 
 import linuxboot as lb
+
+sys.path.insert(0, str(lb.REPO / "tests" / "system"))
+from control_socket import request as control  # noqa: E402
 
 KEY = "linux guest migration key"
 PRINTK = re.compile(r"^\[\s*(\d+\.\d+)\]", re.M)
@@ -26,19 +28,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def control(path, req, timeout=300):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(timeout)
-        s.connect(str(path))
-        s.sendall(json.dumps(req).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            assert chunk, f"no reply to {req['cmd']}"
-            data += chunk
-    return json.loads(data)
 
 
 def printk_times(path):

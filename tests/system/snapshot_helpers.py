@@ -3,31 +3,13 @@ the test guest's `test=dirty` scenario, and a reader for the save-file
 format of docs/save-format.md (to corrupt files in precise places)."""
 import json
 import os
-import socket
 import struct
 import time
 
 from conftest import result_line, wait_for_line
+from control_socket import request  # noqa: F401 (re-exported)
 
 EXIT_SAVED = 7
-
-
-def request(path, req, fds=None, timeout=60):
-    """One control request; returns the parsed reply."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(str(path))
-        data = json.dumps(req).encode() + b"\n"
-        if fds:
-            socket.send_fds(s, [data], fds)
-        else:
-            s.sendall(data)
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = s.recv(65536)
-            assert chunk, f"control socket closed without a reply to {req}"
-            reply += chunk
-    return json.loads(reply)
 
 
 def wait_socket(path, proc, timeout=20):
