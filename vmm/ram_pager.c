@@ -290,12 +290,15 @@ int ram_pager_start(struct ram_pager **out, struct guest_memory *mem,
 	}
 	if (pg->wake_fd < 0 || register_ram(pg) < 0)
 		goto fail;
+	/* Before the thread runs: its callbacks may use the owner's pointer
+	 * at once. */
+	*out = pg;
 	if (pthread_create(&pg->thread, NULL, pager_main, pg) != 0) {
 		log_error("guest RAM pager: cannot start its thread");
+		*out = NULL;
 		goto fail;
 	}
 	pg->thread_started = true;
-	*out = pg;
 	return 0;
 fail:
 	ram_pager_destroy(pg);
