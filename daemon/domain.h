@@ -65,6 +65,7 @@ struct domain {
 	struct console *console;
 	struct xs_domain_socket *xs_chan;
 	json_t *guest_nodes;        /* restored: its own store nodes, to write */
+	unsigned guest_nodes_domid; /* the ID they were saved under */
 	struct domain *next;
 };
 
@@ -130,6 +131,7 @@ struct domain *domain_receive(struct domain_manager *m, json_t *record,
 /* The domain record in a save file (a new reference), or NULL with err. */
 /* The guest's own store nodes (domain_guest_nodes.c). */
 json_t *domain_guest_nodes_export(const struct domain *d);
+void domain_guest_nodes_take(struct domain *d, json_t *record);
 void domain_guest_nodes_write(struct domain *d);
 json_t *save_file_domain(const char *path, char *err, size_t errlen);
 struct api_call;

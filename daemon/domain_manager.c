@@ -433,7 +433,7 @@ struct domain *domain_restore(struct domain_manager *m, const char *path,
 			d->domid = alloc_domid(m);
 		if (!domain_find_name(m, d->name) && !uuid_in_use(m, d->uuid))
 			domain_import_watches(m, rec, d->domid);
-		d->guest_nodes = json_incref(json_object_get(rec, "guest_nodes"));
+		domain_guest_nodes_take(d, rec);
 	}
 	json_decref(rec);
 	if (!d) {
@@ -512,7 +512,7 @@ struct domain *domain_receive(struct domain_manager *m, json_t *record,
 	}
 	d->pid = 0;
 	d->incoming = true;
-	d->guest_nodes = json_incref(json_object_get(record, "guest_nodes"));
+	domain_guest_nodes_take(d, record);
 	if (domain_register(d, err, errlen) < 0) {
 		close(sock);
 		d->incoming_fd = -1;

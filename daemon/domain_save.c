@@ -90,8 +90,39 @@ json_t *domain_portable_record(const struct domain *d)
 	return rec;
 }
 
-/* Before the VMM's channel connects: the watches come back for the same
- * domain ID only (their paths name it). */
+/*
+ * A watch the guest set with a relative path ("control/shutdown") is
+ * stored under its home, /local/domain/<old>/; under a new ID it moves to
+ * the new home, and its events still reach the guest relative, as it
+ * expects.  Absolute watches are what the guest asked for and stay, but
+ * for those inside its old home, which is no longer its own.
+ */
+static void import_watch(struct domain_manager *m, json_t *w, unsigned old,
+			 unsigned domid)
+{
+	const char *path = json_string_value(json_object_get(w, "path"));
+	const char *token = json_string_value(json_object_get(w, "token"));
+	json_int_t rel = json_integer_value(json_object_get(w, "rel_prefix"));
+	char home[40], moved[XENSTORE_ABS_PATH_MAX + 40];
+	int hl = snprintf(home, sizeof(home), "/local/domain/%u/", old);
+
+	if (!path || !token || rel < 0 || (size_t)rel > strlen(path))
+		return;
+	if (old != domid && !strncmp(path, home, (size_t)hl)) {
+		if (rel != hl) {
+			log_warn("domain %u (was %u): watch on %s dropped: it "
+				 "names the old ID", domid, old, path);
+			return;
+		}
+		rel = snprintf(home, sizeof(home), "/local/domain/%u/", domid);
+		snprintf(moved, sizeof(moved), "%s%s", home, path + hl);
+		path = moved;
+	}
+	xs_server_watch_import(m->xs, domid, path, token, (size_t)rel);
+}
+
+/* Before the VMM's channel connects: the guest's watches, moved to its
+ * new ID if it has one. */
 void domain_import_watches(struct domain_manager *m, json_t *rec,
 			   unsigned domid)
 {
@@ -99,22 +130,8 @@ void domain_import_watches(struct domain_manager *m, json_t *rec,
 	json_t *w;
 	size_t i;
 
-	if ((unsigned)was != domid) {
-		if (json_array_size(json_object_get(rec, "watches")))
-			log_warn("domain %u (was %lld): its guest's xenstore "
-				 "watches name the old ID; not restored", domid,
-				 (long long)was);
-		return;
-	}
-	json_array_foreach(json_object_get(rec, "watches"), i, w) {
-		const char *path = json_string_value(json_object_get(w, "path"));
-		const char *token = json_string_value(json_object_get(w, "token"));
-		json_int_t rel = json_integer_value(json_object_get(w, "rel_prefix"));
-
-		if (path && token && rel >= 0 && (size_t)rel <= strlen(path))
-			xs_server_watch_import(m->xs, domid, path, token,
-					       (size_t)rel);
-	}
+	json_array_foreach(json_object_get(rec, "watches"), i, w)
+		import_watch(m, w, (unsigned)was, domid);
 }
 
 struct save_op {

@@ -15,7 +15,7 @@ struct node_export {
 	size_t plen;
 	unsigned owner;
 	void (*fn)(void *opaque, const char *rel, const char *value,
-		   size_t vlen);
+		   size_t vlen, const struct xs_perm *perms, unsigned nperms);
 	void *opaque;
 };
 
@@ -25,14 +25,17 @@ static int export_node(const struct xs_node *n, void *opaque)
 
 	if (n->nperms && n->perms[0].domid == x->owner &&
 	    !strncmp(n->path, x->prefix, x->plen) && n->path[x->plen] == '/')
-		x->fn(x->opaque, n->path + x->plen + 1, n->value, n->vlen);
+		x->fn(x->opaque, n->path + x->plen + 1, n->value, n->vlen,
+		      n->perms, n->nperms);
 	return 0;
 }
 
 void xs_server_node_export(struct xs_server *srv, const char *prefix,
 			   unsigned owner,
 			   void (*fn)(void *opaque, const char *rel,
-				      const char *value, size_t vlen),
+				      const char *value, size_t vlen,
+				      const struct xs_perm *perms,
+				      unsigned nperms),
 			   void *opaque)
 {
 	struct node_export x = { prefix, strlen(prefix), owner, fn, opaque };

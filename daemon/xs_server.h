@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "daemon/xs_perms.h"
 #include "daemon/xs_quota.h"
 
 struct xs_server;
@@ -56,11 +57,14 @@ void xs_server_watch_export(struct xs_server *srv, unsigned domid,
 				       const char *token, size_t rel_prefix),
 			    void *opaque);
 /* Nodes below prefix (parents first) whose owner is `owner`: fn gets
- * each one's path relative to prefix and its value. */
+ * each one's path relative to prefix, its value and its permissions
+ * ("n5", "r0", ... as on the wire; perms[0] is the owner's). */
 void xs_server_node_export(struct xs_server *srv, const char *prefix,
 			   unsigned owner,
 			   void (*fn)(void *opaque, const char *rel,
-				      const char *value, size_t vlen),
+				      const char *value, size_t vlen,
+				      const struct xs_perm *perms,
+				      unsigned nperms),
 			   void *opaque);
 int xs_server_watch_import(struct xs_server *srv, unsigned domid,
 			   const char *path, const char *token,

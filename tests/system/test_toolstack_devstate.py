@@ -80,6 +80,24 @@ def test_domu_live_migrate_then_shutdown(hosts):
     shut_down(b, "mig")
 
 
+def test_guest_node_perms_follow_a_new_domid(hosts):
+    # the destination's ID 1 is taken, so the guest arrives as another
+    # ID: the permissions of the nodes it wrote name the new one
+    a, b = hosts("a"), hosts("b")
+    domid = a.create("perm", test="domu")
+    heartbeat(a, domid)
+    b.create("filler", test="domu")
+    node = "control/feature-poweroff"
+    a.tool("chmod", f"/local/domain/{domid}/{node}", f"n{domid}", "r7",
+           f"w{domid}")
+    a.xm("migrate", "--live", "--port", b.port, "perm", b.addr)
+    new = b.domains()["perm"]["domid"]
+    assert new != domid
+    heartbeat(b, new, 0)
+    assert b.client().get_perms(f"/local/domain/{new}/{node}") == \
+        [f"n{new}", "r7", f"w{new}"]
+    shut_down(b, "perm")
+
 # ---- virtio-blk: requests in flight complete before the state is taken ----
 
 def test_blk_saved_in_the_middle_of_io(toolstack):
