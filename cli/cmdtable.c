@@ -43,6 +43,8 @@ const struct xm_command xm_commands[] = {
 	  "                    send its last pages as it needs them (post-copy).\n"
 	  "-P, --port PORT     The destination xenond's relocation port (8002).\n"
 	  "-D, --downtime MS   Live: pause budget for the final copy (30 ms).\n"
+	  "-r, --resource MBIT Cap the migration's bandwidth, in Mbit/s (no\n"
+	  "                    cap by default).\n"
 	  "Both hosts need the same --relocation-key file; the domain's disks\n"
 	  "must be reachable under the same paths on the destination." },
 	{ "console", cmd_console, "Attach to a domain's console",

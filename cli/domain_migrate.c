@@ -133,15 +133,16 @@ int cmd_migrate(int argc, char **argv)
 		{ "postcopy", no_argument, NULL, 'c' },
 		{ "port", required_argument, NULL, 'P' },
 		{ "downtime", required_argument, NULL, 'D' },
+		{ "resource", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	long port = 8002, downtime = 30;
+	long port = 8002, downtime = 30, mbit = 0;
 	bool live = false, postcopy = false;
 	json_t *reply, *req;
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+lcP:D:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+lcP:D:r:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': live = true; break;
 		case 'c': live = postcopy = true; break;
@@ -157,6 +158,13 @@ int cmd_migrate(int argc, char **argv)
 				return xm_usage_error("migrate", "--downtime %s: "
 						      "want 1-60000 ms", optarg);
 			break;
+		case 'r':
+			mbit = strtol(optarg, &end, 10);
+			if (*end || end == optarg || mbit < 1 || mbit > 1000000)
+				return xm_usage_error("migrate", "--resource %s: "
+						      "want a rate in Mbit/s, "
+						      "1-1000000", optarg);
+			break;
 		default:
 			return xm_usage_error("migrate", "unknown option '%s'",
 					      argv[optind - 1]);
@@ -164,9 +172,10 @@ int cmd_migrate(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return xm_usage_error("migrate", "expects a domain and a host");
-	req = json_pack("{s:s, s:s, s:i, s:b, s:b, s:i}", "domain", argv[optind],
-			"host", argv[optind + 1], "port", (int)port, "live", live,
-			"postcopy", postcopy, "downtime_ms", (int)downtime);
+	req = json_pack("{s:s, s:s, s:i, s:b, s:b, s:i, s:i}", "domain",
+			argv[optind], "host", argv[optind + 1], "port", (int)port,
+			"live", live, "postcopy", postcopy, "downtime_ms",
+			(int)downtime, "max_bandwidth_mbit", (int)mbit);
 	xm_set_progress(show_progress);
 	reply = xm_request("migrate", "migrate", req);
 	end_progress();

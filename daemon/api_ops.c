@@ -215,6 +215,24 @@ static json_t *op_save(struct api_ctx *ctx, json_t *req,
 			      call);
 }
 
+#define MAX_MBIT 1000000	/* 1 Tbit/s */
+
+/* Xen's `xm migrate --resource` is in Mbit/s; the VMM caps in whole
+ * MiB/s, rounded up so that a small cap is not no cap. */
+static int migrate_bandwidth(json_t *req, unsigned *mib_s)
+{
+	json_t *v = json_object_get(req, "max_bandwidth_mbit");
+	json_int_t mbit = json_integer_value(v);
+
+	*mib_s = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || mbit < 0 || mbit > MAX_MBIT)
+		return -1;
+	*mib_s = (unsigned)((mbit * 1000000 / 8 + (1 << 20) - 1) >> 20);
+	return 0;
+}
+
 static json_t *op_migrate(struct api_ctx *ctx, json_t *req,
 			  struct api_call *call)
 {
@@ -234,6 +252,10 @@ static json_t *op_migrate(struct api_ctx *ctx, json_t *req,
 		return api_error("EINVAL", "migrate needs \"host\"");
 	mp.port = port < 1 || port > 65535 ? 8002 : (unsigned)port;
 	mp.downtime_ms = downtime < 1 || downtime > 60000 ? 30 : (unsigned)downtime;
+	if (migrate_bandwidth(req, &mp.max_mib_s) < 0)
+		return api_error("EINVAL", "migrate: \"max_bandwidth_mbit\" is "
+				 "a rate in Mbit/s, 1-%d (or 0: no cap)",
+				 MAX_MBIT);
 	return domain_op_migrate(ctx->dm, d, &mp, call);
 }
 

@@ -146,6 +146,7 @@ struct migrate_params {
 	bool live;
 	bool postcopy;          /* live: switch to post-copy if not converging */
 	unsigned downtime_ms;
+	unsigned max_mib_s;     /* bandwidth cap, MiB/s; 0 = none */
 };
 json_t *domain_op_migrate(struct domain_manager *m, struct domain *d,
 			  const struct migrate_params *mp,

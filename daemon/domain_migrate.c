@@ -326,9 +326,10 @@ json_t *domain_op_migrate(struct domain_manager *m, struct domain *d,
 		return api_error("EIO", "migrate %s to %s: %s", d->name, host, err);
 	}
 	op = calloc(1, sizeof(*op));
-	req = json_pack("{s:s, s:b, s:b, s:b, s:i, s:s#, s:o}", "cmd",
+	req = json_pack("{s:s, s:b, s:b, s:b, s:i, s:i, s:s#, s:o}", "cmd",
 			"migrate-send", "fd", 1, "live", live, "postcopy",
 			mp->postcopy, "downtime_ms", (int)mp->downtime_ms,
+			"max_bandwidth_mib_s", (int)mp->max_mib_s,
 			"key", (const char *)key.bytes, (int)key.len, "config", rec);
 	snprintf(sock, sizeof(sock), "%s/control.sock", d->dir);
 	if (op) {

@@ -101,3 +101,27 @@ def test_destination_down_or_name_taken(hosts):
     assert out.returncode == 1 and "refused" in out.stderr.lower()
     assert "web" in a.domains() and "p" not in a.domains()["web"]["state"]
     a.wait_console("web", "tick 2")
+
+
+def migrate_stats(out):
+    return {k: v for k, v in (line.split(": ", 1)
+                              for line in out.stdout.splitlines()
+                              if ": " in line)}
+
+
+def test_resource_caps_the_bandwidth(hosts):
+    # Xen's --resource is in Mbit/s: 80 Mbit/s = 10 MiB/s (rounded up);
+    # the guest's 8 MiB working set alone takes most of a second at that
+    a, b = hosts("a"), hosts("b")
+    a.create("slow", test="dirty", extra="wss_mib=8 rate_mib=1")
+    a.wait_console("slow", "dirty t=")
+    out = a.xm("migrate", "--live", "-r", "80", "--port", b.port, "slow",
+               b.addr, timeout=60)
+    stats = migrate_stats(out)
+    assert int(stats["bandwidth_mib_s"]) <= 11, stats
+    assert int(stats["total_us"]) >= 700_000, stats
+    assert int(stats["bytes"]) >= 8 << 20, stats
+    assert "slow" in b.domains() and "slow" not in a.domains()
+    bad = a.xm("migrate", "-r", "0", "--port", b.port, "x", b.addr,
+               check=False)
+    assert bad.returncode == 2 and "--resource 0" in bad.stderr
