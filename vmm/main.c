@@ -189,13 +189,18 @@ int main(int argc, char **argv)
 		log_init("xenon-vmm", LOG_DEBUG);
 	if (cli.save_info)
 		return restore_print_info(&cli) < 0 ? VM_EXIT_ERROR : 0;
+	cpuid_prefetch_start();
 	if ((cli.restore && restore_open(&cli, &opts, &restoring) < 0) ||
-	    (cli.incoming && incoming_open(&cli, &opts, &incoming) < 0))
+	    (cli.incoming && incoming_open(&cli, &opts, &incoming) < 0)) {
+		cpuid_prefetch_finish();
 		return VM_EXIT_ERROR;
+	}
 	if (opts.verbose)
 		log_init("xenon-vmm", LOG_DEBUG);
-	if (main_loop_init() < 0)
+	if (main_loop_init() < 0) {
+		cpuid_prefetch_finish();
 		return VM_EXIT_ERROR;
+	}
 
 	if (run(&vm, &opts, start) < 0) {
 		vm_request_exit(&vm, VM_EXIT_ERROR);
@@ -212,6 +217,7 @@ int main(int argc, char **argv)
 	restore_stop_paging(restoring);
 	incoming_stop_paging(incoming);
 	vm_destroy(&vm);
+	cpuid_prefetch_finish();
 	restore_close(restoring);
 	incoming_close(incoming);
 	if (signal_fd >= 0)

@@ -29,6 +29,10 @@ void vcpus_destroy(struct vm *vm);
 /* CPUID policy (vmm/cpuid.c): what the guest may see on this host, built
  * once per VM (free() it) and then applied to each vCPU with its topology. */
 struct kvm_cpuid2 *cpuid_policy_create(struct vm *vm);
+/* Ask KVM for its supported CPUID on a thread, ahead of vCPU creation;
+ * finish joins it (and drops an answer nobody took). */
+void cpuid_prefetch_start(void);
+void cpuid_prefetch_finish(void);
 int cpuid_setup(struct vm *vm, struct vcpu *vcpu,
 		const struct kvm_cpuid2 *policy);
 
