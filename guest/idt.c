@@ -34,6 +34,8 @@ static struct {
 } handlers[256] NOINIT;
 static unsigned next_vector = IRQ_VECTOR_BASE;
 
+void (*breakpoint_hook)(struct irq_frame *f);
+
 static void set_gate(unsigned vec, uint64_t addr)
 {
 	idt[vec] = (struct idt_gate){
@@ -112,6 +114,10 @@ void isr_dispatch(struct irq_frame *f)
 
 	if (v < 32 && (f->cs & 3) == 3)
 		user_check_exit(f);  /* user_call() coming back, or a real fault */
+	if (v == 3 && breakpoint_hook) {
+		breakpoint_hook(f);
+		return;
+	}
 	if (v < 32)
 		fatal_exception(f);
 	if (v == SPURIOUS_VECTOR)

@@ -29,6 +29,8 @@ static const struct scenario scenarios[] = {
 	{ "blk-bad", scn_blk_bad },
 	{ "blk-perf", scn_blk_perf },
 	{ "dirty", scn_dirty },
+	{ "insn", scn_insn },
+	{ "insn-unsupported", scn_insn_unsupported },
 };
 
 /* Named before the command line is read, so an early exception still

@@ -49,5 +49,7 @@ void scn_blk_zero(void);
 void scn_blk_bad(void);
 void scn_blk_perf(void);
 void scn_dirty(void);
+void scn_insn(void);
+void scn_insn_unsupported(void);
 
 #endif

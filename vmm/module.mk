@@ -2,7 +2,8 @@
 VMM_SRCS += vmm/main.c vmm/options.c vmm/vm.c vmm/irq.c vmm/vcpu.c \
 	    vmm/vcpu_dump.c vmm/cpuid.c vmm/guest_memory.c vmm/io_bus.c \
 	    vmm/main_loop.c vmm/control.c vmm/boot.c vmm/boot_cpu.c \
-	    vmm/loader_elf.c vmm/loader_bzimage.c
+	    vmm/loader_elf.c vmm/loader_bzimage.c \
+	    vmm/insn_decode.c vmm/insn_fallback.c
 # save, restore, migration (docs/save-format.md)
 VMM_SRCS += vmm/snapshot.c vmm/snapshot_vcpu.c vmm/snapshot_platform.c \
 	    vmm/snapshot_ram.c vmm/save.c vmm/restore.c vmm/control_snapshot.c \
@@ -16,6 +17,9 @@ PROGRAMS += $(BUILD)/xenon-vmm
 UNIT_TESTS += tests/unit/test_guest_memory.c tests/unit/test_io_bus.c
 test_guest_memory_SRCS := vmm/guest_memory.c
 test_io_bus_SRCS := vmm/io_bus.c
+
+UNIT_TESTS += tests/unit/test_insn_decode.c
+test_insn_decode_SRCS := vmm/insn_decode.c
 
 UNIT_TESTS += tests/unit/test_migration.c
 test_migration_SRCS := vmm/mig_channel.c vmm/migrate_ram.c vmm/snapshot_ram.c \

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "vmm/insn_fallback.h"
 #include "vmm/vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -180,6 +181,9 @@ static bool handle_exit(struct vcpu *vcpu)
 		fatal_exit(vcpu, VM_EXIT_CRASH, "guest triple fault (shutdown)");
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (vcpu->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+		    insn_fallback(vcpu))
+			return true;
 		handle_internal_error(vcpu);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
