@@ -346,9 +346,10 @@ static int domain_start(struct domain *d, bool paused, char *err,
 	if (domain_attach_services(d, err, errlen) < 0)
 		goto fail;
 	d->paused = true;
-	if (!paused && domain_pause(d, false, err, errlen) < 0)
+	if (paused)
+		domain_record_save(d);
+	else if (domain_pause(d, false, err, errlen) < 0)	/* records it */
 		goto fail;
-	domain_record_save(d);
 	log_info("domain %s (%u) created, VMM pid %d%s", d->name, d->domid,
 		 (int)d->pid, paused ? ", paused" : "");
 	return 0;

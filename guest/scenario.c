@@ -31,6 +31,7 @@ static const struct scenario scenarios[] = {
 	{ "dirty", scn_dirty },
 	{ "insn", scn_insn },
 	{ "insn-unsupported", scn_insn_unsupported },
+	{ "cpuid", scn_cpuid },
 };
 
 /* Named before the command line is read, so an early exception still

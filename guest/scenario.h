@@ -51,5 +51,6 @@ void scn_blk_perf(void);
 void scn_dirty(void);
 void scn_insn(void);
 void scn_insn_unsupported(void);
+void scn_cpuid(void);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "guest/idt.h"
 #include "guest/scenario.h"
+#include "guest/x86.h"
 
 #define CR4_OSFXSR     (1ull << 9)
 #define CR4_OSXMMEXCPT (1ull << 10)
@@ -94,4 +95,15 @@ void scn_insn_unsupported(void)
 
 	insn_probe_cx16(pair);
 	result(true, "cmpxchg16b=ran");
+}
+
+/* The CPUID the monitor lets the guest see (docs/monitor.md, "CPUID
+ * policy"): leaf 1 ECX/EDX and leaf 7.0 EBX/ECX/EDX, for the tests. */
+void scn_cpuid(void)
+{
+	struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(7, 0);
+
+	result(true, "leaf1_ecx=0x%x leaf1_edx=0x%x leaf7_ebx=0x%x "
+	       "leaf7_ecx=0x%x leaf7_edx=0x%x", l1.ecx, l1.edx, l7.ebx, l7.ecx,
+	       l7.edx);
 }
