@@ -29,8 +29,9 @@ const struct xm_command xm_commands[] = {
 	{ "pause", cmd_pause, "Pause execution of a domain", "<Domain>", "" },
 	{ "unpause", cmd_unpause, "Unpause a paused domain", "<Domain>", "" },
 	{ "save", cmd_save, "Save a domain's state to a file",
-	  "[-c] <Domain> <File>",
+	  "[-c|-p] <Domain> <File>",
 	  "-c             Leave the domain running after saving (a checkpoint).\n"
+	  "-p             Leave the domain paused after saving (xl's -p).\n"
 	  "The file holds the configuration, device and vCPU state and memory;\n"
 	  "disk images are not copied (their names are recorded)." },
 	{ "restore", cmd_restore, "Restore a domain from a saved file",

@@ -50,16 +50,19 @@ static char *absolute(const char *path)
 
 int cmd_save(int argc, char **argv)
 {
-	bool keep = false;
+	bool keep = false, paused = false;
 	json_t *reply;
 	char *file;
 	int c;
 
-	while ((c = getopt(argc, argv, "+c")) != -1) {
-		if (c != 'c')
+	while ((c = getopt(argc, argv, "+cp")) != -1) {
+		if (c == 'c')
+			keep = true;
+		else if (c == 'p')
+			paused = true;
+		else
 			return xm_usage_error("save", "unknown option '%s'",
 					      argv[optind - 1]);
-		keep = true;
 	}
 	if (argc - optind != 2)
 		return xm_usage_error("save", "expects a domain and a file");
@@ -68,8 +71,9 @@ int cmd_save(int argc, char **argv)
 		return 1;
 	xm_set_progress(show_progress);
 	reply = xm_request("save", "save",
-			   json_pack("{s:s, s:s, s:b}", "domain", argv[optind],
-				     "path", file, "keep_running", keep));
+			   json_pack("{s:s, s:s, s:b, s:b}", "domain",
+				     argv[optind], "path", file, "keep_running",
+				     keep, "leave_paused", paused));
 	end_progress();
 	free(file);
 	if (!reply)

@@ -211,8 +211,10 @@ static json_t *op_save(struct api_ctx *ctx, json_t *req,
 	if (!path || path[0] != '/')
 		return api_error("EINVAL", "save needs an absolute \"path\"");
 	return domain_op_save(ctx->dm, d, path,
-			      json_is_true(json_object_get(req, "keep_running")),
-			      call);
+			      json_is_true(json_object_get(req, "leave_paused")) ?
+			      SAVE_KEEP_PAUSED :
+			      json_is_true(json_object_get(req, "keep_running")) ?
+			      SAVE_KEEP_RUNNING : SAVE_DESTROY, call);
 }
 
 #define MAX_MBIT 1000000	/* 1 Tbit/s */

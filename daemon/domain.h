@@ -135,9 +135,13 @@ void domain_guest_nodes_take(struct domain *d, json_t *record);
 void domain_guest_nodes_write(struct domain *d);
 json_t *save_file_domain(const char *path, char *err, size_t errlen);
 struct api_call;
+/* How xm save leaves the domain: destroyed (Xen's default), running
+ * (-c, a checkpoint) or paused (-p). */
+enum save_after { SAVE_DESTROY, SAVE_KEEP_RUNNING, SAVE_KEEP_PAUSED };
 /* Management op "save": a deferred reply (NULL) or an error reply. */
 json_t *domain_op_save(struct domain_manager *m, struct domain *d,
-		       const char *path, bool keep, struct api_call *call);
+		       const char *path, enum save_after after,
+		       struct api_call *call);
 
 /* Management op "migrate" (domain_migrate.c). */
 struct migrate_params {

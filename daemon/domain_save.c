@@ -138,6 +138,7 @@ struct save_op {
 	struct domain_manager *m;
 	unsigned domid;
 	bool keep;
+	bool unpause_on_failure;	/* -p paused it for the save */
 	char path[1024];
 	double total;
 	struct api_waiter *waiter;
@@ -187,6 +188,16 @@ static void on_progress(void *opaque)
 				      "total", op->total));
 }
 
+/* A failed save leaves the domain as it found it: running. */
+static void unpause_after_failure(struct domain *d)
+{
+	char err[256];
+
+	if (domain_pause(d, false, err, sizeof(err)) < 0)
+		log_error("domain %s: could not unpause after the failed save: "
+			  "%s", d->name, err);
+}
+
 static void save_done(void *opaque, json_t *reply, const char *err)
 {
 	struct save_op *op = opaque;
@@ -204,6 +215,8 @@ static void save_done(void *opaque, json_t *reply, const char *err)
 	} else {
 		log_error("domain %u: save to %s failed: %s", op->domid, op->path,
 			  err ? err : verr ? verr : "?");
+		if (d && op->unpause_on_failure)
+			unpause_after_failure(d);
 		api_waiter_reply(op->waiter,
 				 api_error("EIO", "save failed (the domain keeps "
 					   "running): %s", err ? err : verr ? verr
@@ -212,9 +225,29 @@ static void save_done(void *opaque, json_t *reply, const char *err)
 	free(op);
 }
 
-json_t *domain_op_save(struct domain_manager *m, struct domain *d,
-		       const char *path, bool keep, struct api_call *call)
+/* -p: paused before the VMM saves (with keep_running it then leaves the
+ * domain as it found it), so the guest runs no instruction after its
+ * snapshot. */
+static int pause_for_save(struct domain *d, struct save_op *op)
 {
+	char err[256];
+
+	if (d->paused)
+		return 0;
+	if (domain_pause(d, true, err, sizeof(err)) < 0) {
+		log_error("domain %s: cannot pause for the save: %s", d->name,
+			  err);
+		return -1;
+	}
+	op->unpause_on_failure = true;
+	return 0;
+}
+
+json_t *domain_op_save(struct domain_manager *m, struct domain *d,
+		       const char *path, enum save_after after,
+		       struct api_call *call)
+{
+	bool keep = after != SAVE_DESTROY;
 	struct save_op *op = calloc(1, sizeof(*op));
 	char sock[600], err[512];
 	json_t *req;
@@ -228,6 +261,11 @@ json_t *domain_op_save(struct domain_manager *m, struct domain *d,
 	op->m = m;
 	op->domid = d->domid;
 	op->keep = keep;
+	if (after == SAVE_KEEP_PAUSED && pause_for_save(d, op) < 0) {
+		free(op);
+		return api_error("EIO", "domain %s: cannot pause it for the "
+				 "save", d->name);
+	}
 	op->total = (double)d->dc.memory_mb * 1048576.0;
 	snprintf(op->path, sizeof(op->path), "%s", path);
 	snprintf(sock, sizeof(sock), "%s/control.sock", d->dir);
@@ -237,6 +275,8 @@ json_t *domain_op_save(struct domain_manager *m, struct domain *d,
 				  op, err, sizeof(err));
 	json_decref(req);
 	if (!op->call) {
+		if (op->unpause_on_failure)
+			unpause_after_failure(d);
 		free(op);
 		return api_error("EIO", "domain %s: %s", d->name, err);
 	}

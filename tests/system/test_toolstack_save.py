@@ -57,6 +57,30 @@ def test_failed_save_leaves_the_domain_running(toolstack):
     assert "p" not in toolstack.domains()["stays"]["state"]
 
 
+def test_save_leave_paused(toolstack):
+    # xl save -p: the domain stays, paused, and runs nothing after its
+    # snapshot; unpaused it carries on; the file restores elsewhere
+    toolstack.create("held")
+    toolstack.wait_console("held", "tick 1")
+    path = toolstack.tmp / "held.sav"
+    toolstack.xm("save", "-p", "held", path)
+    assert "p" in toolstack.domains()["held"]["state"]
+    n = max(ticks(toolstack, "held"))
+    time.sleep(1.5)                      # a tick a second while running
+    assert max(ticks(toolstack, "held")) == n
+    toolstack.xm("unpause", "held")
+    toolstack.wait_console("held", f"tick {n + 1}")
+    # with -p a failed save unpauses what it paused
+    out = toolstack.xm("save", "-p", "held", "/nonexistent-dir/x.sav",
+                       check=False)
+    assert out.returncode == 1 and "keeps running" in out.stderr
+    assert "p" not in toolstack.domains()["held"]["state"]
+    toolstack.xm("destroy", "held")
+    toolstack.xm("restore", path)
+    assert "p" not in toolstack.domains()["held"]["state"]
+    toolstack.wait_console("held", f"tick {n + 2}")
+
+
 def test_bad_save_files_are_refused(toolstack):
     toolstack.create("victim")
     toolstack.wait_console("victim", "tick 1")
