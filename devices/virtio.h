@@ -138,6 +138,8 @@ void virtio_queue_flush(struct virtio_dev *vdev, unsigned q, unsigned count);
 void virtio_queue_signal(struct virtio_dev *vdev, unsigned q);
 /* Buffers available on queue q that were not popped yet. */
 bool virtio_queue_has_buffers(struct virtio_dev *vdev, unsigned q);
+/* Kicks wanted (on) or not (off, while the device polls the ring). */
+void virtio_queue_set_notify(struct virtio_dev *vdev, unsigned q, bool on);
 /* The size the driver gave queue q (0 if it is not ready). */
 unsigned virtio_queue_size(struct virtio_dev *vdev, unsigned q);
 

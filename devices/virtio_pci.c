@@ -601,6 +601,12 @@ bool virtio_queue_has_buffers(struct virtio_dev *vdev, unsigned q)
 	       virtqueue_has_buffers(&VP(vdev)->queues[q].vq);
 }
 
+void virtio_queue_set_notify(struct virtio_dev *vdev, unsigned q, bool on)
+{
+	if (virtio_queue_ready(vdev, q))
+		virtqueue_set_notify(&VP(vdev)->queues[q].vq, on);
+}
+
 unsigned virtio_queue_size(struct virtio_dev *vdev, unsigned q)
 {
 	return virtio_queue_ready(vdev, q) ? VP(vdev)->queues[q].size : 0;

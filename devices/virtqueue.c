@@ -222,7 +222,7 @@ int virtqueue_pop(struct virtqueue *vq, struct virtq_elem *e)
 		return -1;
 	avail_idx = load16_acquire(&vq->avail->idx);
 	if (avail_idx == vq->last_avail) {
-		if (!vq->event_idx)
+		if (!vq->event_idx || vq->notify_off)
 			return 0;
 		/* Ask for a kick on the next buffer, then look once more so a
 		 * buffer added before the driver saw avail_event is not missed. */
@@ -243,11 +243,31 @@ int virtqueue_pop(struct virtqueue *vq, struct virtq_elem *e)
 	if (walk_chain(vq, e, head) < 0)
 		return -1;
 	vq->last_avail++;
-	if (vq->event_idx) {
+	if (vq->event_idx && !vq->notify_off) {
 		__atomic_store_n(avail_event(vq), vq->last_avail, __ATOMIC_RELAXED);
 		mark_used(vq);
 	}
 	return 1;
+}
+
+void virtqueue_set_notify(struct virtqueue *vq, bool on)
+{
+	if (!vq->used || vq->notify_off == !on)
+		return;
+	vq->notify_off = !on;
+	if (vq->event_idx) {
+		/* Off: avail_event stays where it is, behind what the driver
+		 * adds, so the driver does not kick again until it is moved. */
+		if (on)
+			__atomic_store_n(avail_event(vq), vq->last_avail,
+					 __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n(&vq->used->flags,
+				 (uint16_t)(on ? 0 : VIRTQ_USED_F_NO_NOTIFY),
+				 __ATOMIC_RELAXED);
+	}
+	mark_used(vq);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 void virtqueue_fill(struct virtqueue *vq, unsigned offset, uint16_t head,

@@ -74,6 +74,8 @@ struct virtqueue {
 	uint16_t signalled_used;   /* used_idx at the last interrupt (EVENT_IDX) */
 	bool signalled_valid;
 
+	bool notify_off;           /* polling: the driver need not kick */
+
 	bool broken;
 	char error[128];
 };
@@ -117,6 +119,11 @@ void virtqueue_flush(struct virtqueue *vq, unsigned count);
 bool virtqueue_should_notify(struct virtqueue *vq);
 /* Anything the driver has made available that we did not pop yet? */
 bool virtqueue_has_buffers(struct virtqueue *vq);
+/* Tell the driver whether to kick for new buffers (virtio 1.2, 2.7.10):
+ * off while the device polls the ring anyway, on again before it stops;
+ * after turning it on, look at the ring once more (a buffer added while
+ * it was off brought no kick). */
+void virtqueue_set_notify(struct virtqueue *vq, bool on);
 
 /* Copy between a chain's segments and a flat buffer; return bytes copied. */
 size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, void *buf,

@@ -194,10 +194,8 @@ static void issue(struct vblk_batch *j)
 			(*issued)++;
 			added = true;
 		}
-		if (added) {
-			virtq_kick(&j->b->q[q]);
+		if (added && virtq_kick_if_needed(&j->b->q[q]))
 			j->kicks++;
-		}
 	}
 }
 

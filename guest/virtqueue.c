@@ -77,6 +77,15 @@ void virtq_kick(struct virtq *vq)
 	mmio_write16(vq->notify_addr, vq->index);
 }
 
+bool virtq_kick_if_needed(struct virtq *vq)
+{
+	full_fence();  /* avail->idx visible before we read used->flags */
+	if (*(volatile uint16_t *)&vq->used->flags & 1)  /* NO_NOTIFY */
+		return false;
+	mmio_write16(vq->notify_addr, vq->index);
+	return true;
+}
+
 bool virtq_has_used(const struct virtq *vq)
 {
 	return *(volatile uint16_t *)&vq->used->idx != vq->last_used;

@@ -58,6 +58,9 @@ bool virtq_add(struct virtq *vq, const struct virtq_buf *bufs,
 	       unsigned out, unsigned in, void *token);
 /* Notify the device of new buffers. */
 void virtq_kick(struct virtq *vq);
+/* Kick unless the device said it does not need one (VIRTQ_USED_F_NO_NOTIFY:
+ * it is polling the ring; without EVENT_IDX).  Returns whether it kicked. */
+bool virtq_kick_if_needed(struct virtq *vq);
 /* True if the device has returned a chain not yet collected. */
 bool virtq_has_used(const struct virtq *vq);
 /* Collect one completed chain: its token and bytes written; NULL if none. */

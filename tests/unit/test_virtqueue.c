@@ -471,6 +471,41 @@ static void test_event_idx(void **state)
 	assert_true(virtqueue_should_notify(&f->vq));   /* 3 -> 6 crosses 5 */
 }
 
+/* Kicks off while the device polls: NO_NOTIFY without EVENT_IDX; with it,
+ * avail_event stays behind while popping and catches up when on again. */
+static void test_notify_off_while_polling(void **state)
+{
+	struct fixture *f = F(state);
+	uint16_t *avail_event = (uint16_t *)&used(f)->ring[QSIZE];
+
+	set_desc(f, 0, BUF, 10, 0, 0);
+	virtqueue_set_notify(&f->vq, false);
+	assert_int_equal(used(f)->flags, VIRTQ_USED_F_NO_NOTIFY);
+	make_avail(f, 0);
+	assert_int_equal(virtqueue_pop(&f->vq, &f->e), 1);
+	virtqueue_set_notify(&f->vq, true);
+	assert_int_equal(used(f)->flags, 0);
+
+	/* again from an empty ring, with EVENT_IDX */
+	f->avail_idx = 0;
+	((struct virtq_avail *)host(f, AVAIL))->idx = 0;
+	assert_int_equal(virtqueue_setup(&f->vq, &f->mem, QSIZE, DESC, AVAIL,
+					 USED, true, true), 0);
+	make_avail(f, 0);
+	assert_int_equal(virtqueue_pop(&f->vq, &f->e), 1);
+	assert_int_equal(*avail_event, 1);
+	virtqueue_set_notify(&f->vq, false);
+	make_avail(f, 0);
+	make_avail(f, 0);
+	assert_int_equal(virtqueue_pop(&f->vq, &f->e), 1);
+	assert_int_equal(virtqueue_pop(&f->vq, &f->e), 1);
+	assert_int_equal(virtqueue_pop(&f->vq, &f->e), 0);
+	assert_int_equal(*avail_event, 1);      /* not moved while off */
+	assert_int_equal(used(f)->flags, 0);    /* the flag is not used */
+	virtqueue_set_notify(&f->vq, true);
+	assert_int_equal(*avail_event, 3);      /* kick for the next one */
+}
+
 static void test_iov_copy(void **state)
 {
 	struct fixture *f = F(state);
@@ -520,6 +555,7 @@ int main(void)
 		T(test_readable_after_writable),
 		T(test_too_many_segments),
 		T(test_event_idx),
+		T(test_notify_off_while_polling),
 		T(test_iov_copy),
 #undef T
 	};
