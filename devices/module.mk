@@ -2,7 +2,7 @@
 VMM_SRCS += devices/devices.c devices/chardev.c devices/serial_16550.c \
 	    devices/pci.c devices/virtio_pci.c devices/virtqueue.c \
 	    devices/virtio_console.c devices/chardev_unix.c devices/xs_relay.c \
-	    devices/xs_channel.c devices/xs_relay_state.c
+	    devices/xs_channel.c devices/xs_relay_state.c devices/virtio_poll.c
 # virtio-net on TAP (docs/devices.md "virtio-net")
 VMM_SRCS += devices/virtio_net.c devices/virtio_net_hdr.c devices/net_tap.c \
 	    devices/net_rate_limit.c devices/net_vif.c devices/net_announce.c
@@ -11,7 +11,7 @@ test_virtio_net_SRCS := devices/virtio_net.c devices/virtio_net_hdr.c \
 			devices/net_rate_limit.c devices/net_tap.c \
 			devices/virtio_pci.c devices/virtqueue.c devices/pci.c \
 			vmm/io_bus.c vmm/guest_memory.c vmm/main_loop.c \
-			devices/net_announce.c
+			devices/net_announce.c devices/virtio_poll.c
 
 UNIT_TESTS += tests/unit/test_virtqueue.c tests/unit/test_pci.c \
 	      tests/unit/test_virtio_pci.c tests/unit/test_serial.c \
@@ -49,7 +49,7 @@ fuzz-virtqueue: build/fuzz/fuzz_virtqueue
 # The transport's register interface (BARs, config space, kicks).
 FUZZ_VPCI_SRCS := tests/fuzz/fuzz_virtio_pci.c devices/virtio_pci.c \
 	devices/virtqueue.c devices/pci.c vmm/io_bus.c vmm/guest_memory.c \
-	vmm/main_loop.c lib/log.c
+	vmm/main_loop.c lib/log.c lib/state_buf.c lib/vmstate.c
 build/fuzz/fuzz_virtio_pci: $(FUZZ_VPCI_SRCS) $(wildcard devices/*.h) \
 			    tests/unit/vm_stubs.h
 	@mkdir -p $(dir $@)
@@ -64,7 +64,8 @@ fuzz-virtio-pci: build/fuzz/fuzz_virtio_pci
 FUZZ_VNET_SRCS := tests/fuzz/fuzz_virtio_net.c devices/virtio_net.c \
 	devices/virtio_net_hdr.c devices/net_rate_limit.c devices/net_tap.c \
 	devices/virtio_pci.c devices/virtqueue.c devices/pci.c vmm/io_bus.c \
-	vmm/guest_memory.c vmm/main_loop.c lib/log.c
+	vmm/guest_memory.c vmm/main_loop.c lib/log.c devices/virtio_poll.c \
+	devices/net_announce.c lib/state_buf.c lib/vmstate.c
 build/fuzz/fuzz_virtio_net: $(FUZZ_VNET_SRCS) $(wildcard devices/*.h) \
 			    tests/unit/vm_stubs.h tests/unit/vnet_harness.h
 	@mkdir -p $(dir $@)

@@ -33,6 +33,7 @@
 #include "devices/virtio.h"
 #include "devices/virtio_blk_req.h"
 #include "devices/virtio_pci.h"
+#include "devices/virtio_poll.h"
 #include "lib/domain_config.h"
 #include "lib/log.h"
 #include "lib/state_buf.h"
@@ -90,7 +91,7 @@ _Static_assert(offsetof(struct blk_config, max_discard_sectors) == 36, "layout")
 
 struct blk_queue {
 	unsigned inflight;
-	uint32_t poll_ns;  /* polling window after a kick (adaptive) */
+	struct virtio_poll poll;
 	bool throttled;    /* stopped popping at the in-flight limit */
 	bool signal;       /* pushed since the last interrupt decision */
 	bool again;        /* a pass stopped at its budget: resume it */
@@ -343,84 +344,48 @@ static void on_again(void *opaque, uint32_t events)
 	virtio_unlock(vb->vdev);
 }
 
-/*
- * Polling, as QEMU's iothreads do (poll-max-ns): after a kick has drained
- * a queue, keep watching its ring, with the driver's kicks turned off, so
- * a driver that submits again at once (deep queues, a polling driver)
- * pays no VM exit per request; completions are reaped meanwhile.  The
- * window adapts: it grows while polling finds requests and shrinks while
- * it does not, so a guest that kicks now and then costs little.  The
- * device lock is dropped between looks, and one kick polls for at most
- * POLL_BUDGET_NS: the main loop has other work (consoles, the control
- * socket), and the next kick brings us back.
- */
-#define POLL_MAX_NS    64000u
-#define POLL_START_NS  4000u
-#define POLL_BUDGET_NS 1000000u
-#define POLL_SPINS    32	/* pauses between looks at the ring */
+/* Polling after a kick (virtio_poll.h): one queue's worth of context. */
+struct poll_ctx {
+	struct virtio_blk *vb;
+	unsigned q;
+};
 
-static void poll_adapt(struct blk_queue *q, bool found)
+static void poll_run(void *opaque)
 {
-	if (found)
-		q->poll_ns = q->poll_ns ? q->poll_ns * 2 : POLL_START_NS;
-	else
-		q->poll_ns /= 2;
-	if (q->poll_ns > POLL_MAX_NS)
-		q->poll_ns = POLL_MAX_NS;
-	if (q->poll_ns < POLL_START_NS / 2 && !found)
-		q->poll_ns = 0;
+	struct poll_ctx *c = opaque;
+
+	process_queue(c->vb, c->q);
+	signal_queues(c->vb);
 }
 
-/* One look; true if the queue had requests (they are now under way). */
-static bool poll_once(struct virtio_blk *vb, unsigned qi)
+/* In-flight requests complete while we poll: reap them here, since the
+ * main loop is not looking at the ring's eventfd meanwhile. */
+static void poll_idle(void *opaque)
 {
-	bool found = virtio_queue_has_buffers(vb->vdev, qi);
+	struct poll_ctx *c = opaque;
 
-	if (found)
-		process_queue(vb, qi);
-	else if (vb->aio)
-		block_aio_kick_and_reap(vb->aio, done_locked, vb);
-	signal_queues(vb);
-	return found;
+	if (c->vb->aio)
+		block_aio_kick_and_reap(c->vb->aio, done_locked, c->vb);
+	signal_queues(c->vb);
 }
 
-static void poll_queue(struct virtio_blk *vb, unsigned qi)
+static bool poll_stop(void *opaque)
 {
-	struct blk_queue *q = &vb->queues[qi];
-	uint64_t start = monotonic_ns(), now;
-	uint64_t deadline = start + (q->poll_ns ? q->poll_ns : POLL_START_NS);
-	bool found = false;
-
-	virtio_queue_set_notify(vb->vdev, qi, false);
-	while (!vb->dying && virtio_queue_ready(vb->vdev, qi)) {
-		if (poll_once(vb, qi)) {
-			found = true;
-			deadline = monotonic_ns() + POLL_MAX_NS;
-		}
-		now = monotonic_ns();
-		if (now > deadline || now - start > POLL_BUDGET_NS)
-			break;
-		virtio_unlock(vb->vdev);
-		for (unsigned i = 0; i < POLL_SPINS; i++)
-			__builtin_ia32_pause();
-		virtio_lock(vb->vdev);
-	}
-	virtio_queue_set_notify(vb->vdev, qi, true);
-	/* what came while kicks were off */
-	if (!vb->dying && virtio_queue_has_buffers(vb->vdev, qi)) {
-		process_queue(vb, qi);
-		signal_queues(vb);
-	}
-	poll_adapt(q, found);
+	return ((struct poll_ctx *)opaque)->vb->dying;
 }
+
+static const struct virtio_poll_ops poll_ops = {
+	.run = poll_run, .idle = poll_idle, .stop = poll_stop,
+};
 
 static void vb_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
 	struct virtio_blk *vb = vb_of(vdev);
+	struct poll_ctx c = { vb, q };
 
 	process_queue(vb, q);
 	signal_queues(vb);
-	poll_queue(vb, q);
+	virtio_poll_queue(vdev, q, &vb->queues[q].poll, &poll_ops, &c);
 }
 
 /* Engine completions, device lock held. */

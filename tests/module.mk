@@ -16,11 +16,21 @@ check-unit: $(UNIT_BINS)
 check-system: all
 	XENON_BUILD=$(abspath $(BUILD)) $(PYTEST) -v -p no:cacheprovider tests/system $(PYTEST_ARGS)
 
+# Every libFuzzer harness (tests/fuzz/) built and run for a few seconds, so
+# none of them rots as the code it covers changes; `make fuzz-NAME
+# FUZZ_TIME=600` for a real run.
+FUZZ_SMOKE_TIME ?= 5
+.PHONY: fuzz-smoke
+fuzz-smoke:
+	$(MAKE) FUZZ_TIME=$(FUZZ_SMOKE_TIME) fuzz-virtqueue fuzz-virtio-pci \
+		fuzz-virtio-net fuzz-virtio-blk fuzz-config
+
 # The whole default suite: the plain build, then the sanitizer build of the
 # same binaries through the same tests.
 check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) guest-check
 	$(MAKE) SAN=1 all
 	$(MAKE) SAN=1 check-unit
