@@ -11,7 +11,7 @@ test_virtio_net_SRCS := devices/virtio_net.c devices/virtio_net_hdr.c \
 			devices/net_rate_limit.c devices/net_tap.c \
 			devices/virtio_pci.c devices/virtqueue.c devices/pci.c \
 			vmm/io_bus.c vmm/guest_memory.c vmm/main_loop.c \
-			devices/net_announce.c devices/virtio_poll.c
+			devices/net_announce.c
 
 UNIT_TESTS += tests/unit/test_virtqueue.c tests/unit/test_pci.c \
 	      tests/unit/test_virtio_pci.c tests/unit/test_serial.c \
@@ -64,8 +64,8 @@ fuzz-virtio-pci: build/fuzz/fuzz_virtio_pci
 FUZZ_VNET_SRCS := tests/fuzz/fuzz_virtio_net.c devices/virtio_net.c \
 	devices/virtio_net_hdr.c devices/net_rate_limit.c devices/net_tap.c \
 	devices/virtio_pci.c devices/virtqueue.c devices/pci.c vmm/io_bus.c \
-	vmm/guest_memory.c vmm/main_loop.c lib/log.c devices/virtio_poll.c \
-	devices/net_announce.c lib/state_buf.c lib/vmstate.c
+	vmm/guest_memory.c vmm/main_loop.c lib/log.c devices/net_announce.c \
+	lib/state_buf.c lib/vmstate.c
 build/fuzz/fuzz_virtio_net: $(FUZZ_VNET_SRCS) $(wildcard devices/*.h) \
 			    tests/unit/vm_stubs.h tests/unit/vnet_harness.h
 	@mkdir -p $(dir $@)

@@ -38,7 +38,6 @@
 #include "devices/net_rate_limit.h"
 #include "devices/virtio.h"
 #include "devices/virtio_net_hdr.h"
-#include "devices/virtio_poll.h"
 #include "devices/virtio_pci.h"
 #include "lib/log.h"
 #include "lib/state_buf.h"
@@ -92,7 +91,6 @@ struct virtio_net {
 
 	struct chain tx;                /* popped, not yet sent */
 	bool tx_have, tx_drop, tx_blocked, tx_throttled;
-	struct virtio_poll tx_poll;	/* after a transmit kick */
 	struct virtio_net_hdr_v1 tx_hdr;
 	struct iovec wr[QUEUE_SIZE + 1];
 	unsigned wr_n;
@@ -549,34 +547,16 @@ static void net_status_changed(struct virtio_dev *vdev, uint8_t old,
 		  "bytes", n->name, (unsigned long long)n->features, n->rx_need);
 }
 
-/* Polling the transmit queue after a kick (virtio_poll.h): a guest
- * sending a stream of frames adds the next ones while we write these. */
-static void tx_poll_run(void *opaque)
-{
-	tx_run(opaque);
-}
-
-static bool tx_poll_stop(void *opaque)
-{
-	struct virtio_net *n = opaque;
-
-	return n->tx_blocked || n->tx_throttled;
-}
-
-static const struct virtio_poll_ops tx_poll_ops = {
-	.run = tx_poll_run, .stop = tx_poll_stop,
-};
-
+/* No polling after a transmit kick (virtio_poll.h): measured, it made
+ * guest-to-host streams slower here (docs/performance.md, 2026-12-07). */
 static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
 	struct virtio_net *n = net_of(vdev);
 
-	if (q == TXQ) {
+	if (q == TXQ)
 		tx_run(n);
-		virtio_poll_queue(vdev, TXQ, &n->tx_poll, &tx_poll_ops, n);
-	} else if (q == RXQ) {
+	else if (q == RXQ)
 		rx_run(n);
-	}
 }
 
 /* vCPU thread, lock held: forget chains of the old queues.  The TAP's
