@@ -39,6 +39,7 @@ check: deps
 
 check-slow: all
 	scripts/build-linux-guest.sh
+	scripts/build-linux-virtio-kernel.sh
 	XENON_BUILD=$(abspath $(BUILD)) $(PYTEST) -v -p no:cacheprovider tests/slow $(PYTEST_ARGS)
 
 demo: deps
