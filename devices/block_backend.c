@@ -69,18 +69,6 @@ static int device_size(const char *what, int fd, bool readonly,
 	return 0;
 }
 
-/* Two writers (or a writer and readers) on one image corrupt it: take a
- * lock as xend's block scripts refuse a device already in use. */
-static int lock_image(const char *what, int fd, bool readonly)
-{
-	if (flock(fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
-		return 0;
-	if (errno == EWOULDBLOCK)
-		return fail(what, "in use by another disk or domain (it is "
-			    "locked)");
-	return fail(what, "cannot lock: %s", strerror(errno));
-}
-
 int block_open_file(const char *what, const char *path, bool readonly,
 		    uint64_t *size, bool *is_blk)
 {
@@ -110,7 +98,7 @@ int block_open_file(const char *what, const char *path, bool readonly,
 	} else {
 		*size = (uint64_t)st.st_size;
 	}
-	if (lock_image(what, fd, readonly) < 0)
+	if (block_lock_image(what, fd, readonly) < 0)
 		goto bad;
 	return fd;
 bad:

@@ -74,6 +74,15 @@ void block_backend_close(struct block_backend *bb);
  * writing, and images another process holds locked.  Sets *size to the
  * file's or device's size and *is_blk.  Returns the fd, or -1 after
  * logging "WHAT: reason". */
+/* Image locks (block_lock.c): taken on open; for a migration, opened
+ * without them (defer, incoming side), given up at the hand-over (release,
+ * sending side) and taken when the guest runs here (take: -1 if some image
+ * is still locked elsewhere; the guest runs anyway, with a warning). */
+int block_lock_image(const char *what, int fd, bool readonly);
+void block_locks_defer(void);
+void block_locks_release(void);
+int block_locks_take(void);
+
 int block_open_file(const char *what, const char *path, bool readonly,
 		    uint64_t *size, bool *is_blk);
 /* Loops over preadv/pwritev until the whole transfer is done. */

@@ -106,7 +106,7 @@ VMM_SRCS += devices/disks.c devices/virtio_blk.c devices/virtio_blk_req.c \
 	    devices/block_aio.c devices/block_backend.c devices/block_raw.c \
 	    devices/block_qcow2.c devices/block_qcow2_cache.c \
 	    devices/block_qcow2_refcount.c devices/block_qcow2_io.c
-VMM_SRCS += devices/block_fixed.c
+VMM_SRCS += devices/block_fixed.c devices/block_lock.c
 VMM_LIBS += -luring -lz
 
 UNIT_TESTS += tests/unit/test_virtio_blk_req.c

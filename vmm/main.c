@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "devices/devices.h"
+#include "devices/block_backend.h"
 #include "lib/log.h"
 #include "lib/vmstate.h"
 #include "vmm/boot.h"
@@ -149,6 +150,8 @@ static int run(struct vm *vm, const struct vmm_options *opts, uint64_t start)
 		return -1;
 	vm->start_ns = start;
 	phase("VM created", start);
+	if (incoming)
+		block_locks_defer();	/* the source holds them until "go" */
 	if (devices_create(vm) < 0)
 		return -1;
 	phase("devices created", start);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "devices/block_backend.h"
 #include "lib/log.h"
 #include "lib/vmstate.h"
 #include "vmm/mig_channel.h"
@@ -390,6 +391,8 @@ int incoming_receive(struct vm *vm, struct incoming_ctx *ctx)
 
 void incoming_finish(struct vm *vm, struct incoming_ctx *ctx)
 {
+	/* The source gave the disks' locks up before "go". */
+	block_locks_take();
 	if (ctx->pd) {
 		/* The reader thread keeps the channel until the last page. */
 		if (postcopy_dest_send(ctx->pd, "running", NULL,

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/block_backend.h"
 #include "lib/log.h"
 #include "lib/vmstate.h"
 #include "vmm/control.h"
@@ -501,6 +502,8 @@ static int stop_and_copy(struct migration *m)
 	if (expect(m, "ready") < 0)
 		return -1;
 	m->t_ready = monotonic_ns();
+	/* Paused, I/O finished: the destination may take the disks. */
+	block_locks_release();
 	if (mig_msg_send(&m->out, "go", NULL, m->was_running) < 0 ||
 	    mig_channel_flush(m->ch) < 0)
 		return -1;
@@ -611,6 +614,7 @@ static void *thread_main(void *arg)
 	} else {
 		log_error("migration failed: %s; the domain carries on here",
 			  m->err);
+		block_locks_take();	/* if they were given up for "go" */
 		if (m->paused_by_us)
 			vm_resume(m->vm);
 		reply = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", m->err,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/block_backend.h"
 #include "lib/le.h"
 #include "vmm/mig_channel.h"
 #include "vmm/migrate_msg.h"
@@ -96,6 +97,7 @@ static int on_message(struct postcopy_source *ps, const void *p, size_t len,
 			  err, sizeof(err)) < 0)
 		return fail(ps, "from the destination: %s", err);
 	if (!strcmp(msg, "ready")) {
+		block_locks_release();	/* the destination takes the disks */
 		if (mig_msg_send(ps->out, "go", NULL, ps->was_running) < 0 ||
 		    mig_channel_flush(ps->ch) < 0)
 			return -1;

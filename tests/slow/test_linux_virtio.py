@@ -165,3 +165,137 @@ def test_netconsole_sends_the_log_over_virtio_net(boot):
     got = boot["netconsole"]
     assert "netconsole: network logging started" in got or "Linux version" in got
     assert "VFS: Mounted root (ext2 filesystem)" in got, got[-2000:]
+
+
+# ---- the same kernel and devices across a live migration (issue 6) ----------
+#
+# Two "hosts", namespaces A and B, each with a bridge, joined by a veth
+# pair; the host address the guest talks to is on A's bridge.  The kernel
+# boots in A, configures eth0 and waits (rootdelay); it is pinged, then
+# live-migrated to a xenon-vmm --incoming in B (over the same veth), whose
+# TAP is put on B's bridge; then it must answer pings from B's side of the
+# wire, and after the delay mount its root file system from the disk and
+# keep sending its log by netconsole -- Linux's virtio-net and virtio-blk
+# drivers carrying on across the move.
+
+NS_A, NS_B = f"xenon-lxa-{os.getpid()}", f"xenon-lxb-{os.getpid()}"
+DST_IP = "10.231.0.3"
+KEY = "linux virtio migration key"
+MIG_PORT = 8011
+MIG_CMDLINE = CMDLINE.replace("rootdelay=15", "rootdelay=40")
+
+
+def ns(name, *args):
+    return ["ip", "netns", "exec", name, *args]
+
+
+def two_hosts():
+    sh("ip", "netns", "add", NS_A)
+    sh("ip", "netns", "add", NS_B)
+    sh("ip", "link", "add", "mva", "netns", NS_A, "type", "veth", "peer",
+       "name", "mvb", "netns", NS_B)
+    for name, veth, br, ip in ((NS_A, "mva", "bra", HOST_IP),
+                               (NS_B, "mvb", "brb", DST_IP)):
+        sh(*ns(name, "ip", "link", "add", br, "type", "bridge"))
+        sh(*ns(name, "ip", "link", "set", veth, "master", br, "up"))
+        sh(*ns(name, "ip", "addr", "add", f"{ip}/24", "dev", br))
+        sh(*ns(name, "ip", "link", "set", br, "up"))
+        sh(*ns(name, "ip", "link", "set", "lo", "up"))
+
+
+def enslave_tap(name, bridge, proc, timeout=60):
+    deadline = time.monotonic() + timeout
+    while sh(*ns(name, "ip", "link", "show", TAP), check=False).returncode:
+        assert proc.poll() is None and time.monotonic() < deadline, \
+            f"no TAP {TAP} in {name}: " + (proc.stderr.read()
+                                           if proc.poll() is not None else "")
+        time.sleep(0.02)
+    sh(*ns(name, "ip", "link", "set", TAP, "master", bridge, "up"))
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory, boot):     # after the plain boot: one at a time
+    sys.path.insert(0, str(lb.REPO / "tests" / "system"))
+    from control_socket import request as control
+    tmp = tmp_path_factory.mktemp("linux-virtio-migrate")
+    disk = tmp / "root.ext2"
+    shutil.copy(boot["disk"], disk)
+    key = tmp / "key"
+    key.write_text(KEY)
+    logs = {k: tmp / f"{k}.log" for k in ("src", "dst", "src_hvc0",
+                                           "dst_hvc0", "netconsole")}
+    rec = {}
+    two_hosts()
+    procs = []
+    try:
+        dst = subprocess.Popen(ns(NS_B, str(lb.VMM), "--incoming",
+                                  f"tcp:{DST_IP}:{MIG_PORT}",
+                                  "--incoming-key-file", str(key),
+                                  "--serial", f"file:{logs['dst']}",
+                                  "--vconsole", f"file:{logs['dst_hvc0']}"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+        procs.append(dst)
+        src = subprocess.Popen(ns(
+            NS_A, str(lb.VMM), "--kernel", str(KERNEL), "--memory", "256",
+            "--serial", f"file:{logs['src']}",
+            "--vconsole", f"file:{logs['src_hvc0']}",
+            "--control", str(tmp / "src.sock"),
+            "--disk", f"format=raw, vdev=xvda, access=rw, target={disk}",
+            "--vif", f"mac={MAC}, vifname={TAP}", "--cmdline", MIG_CMDLINE),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs.append(src)
+        enslave_tap(NS_A, "bra", src)
+        procs.append(subprocess.Popen(ns(NS_A, sys.executable, "-c", RECEIVER,
+                                         str(logs["netconsole"]))))
+        assert wait_for(logs["src"], "Waiting 40 sec before mounting root",
+                        src, BOOT_TIMEOUT), src.stderr.read()
+        rec["ping_before"] = sh(*ns(NS_A, "ping", "-c", "2", "-W", "5",
+                                    GUEST_IP), check=False)
+        rec["reply"] = control(tmp / "src.sock", {
+            "cmd": "migrate-send", "address": f"{DST_IP}:{MIG_PORT}",
+            "key": KEY, "live": True})
+        rec["src_status"] = src.wait(timeout=60)
+        enslave_tap(NS_B, "brb", dst)
+        rec["ping_after"] = sh(*ns(NS_A, "ping", "-c", "3", "-W", "5",
+                                   GUEST_IP), check=False)
+        try:
+            rec["dst_status"] = dst.wait(timeout=BOOT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            rec["dst_status"] = None
+        rec["dst_stderr"] = dst.stderr.read() if dst.poll() is not None else ""
+        time.sleep(0.5)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for name in (NS_A, NS_B):
+            sh("ip", "netns", "del", name, check=False)
+    for k, path in logs.items():
+        rec[k] = path.read_text(errors="replace") if path.exists() else ""
+    return rec
+
+
+def test_live_migration_moves_the_running_linux(migrated):
+    assert migrated["ping_before"].returncode == 0, migrated["ping_before"].stdout
+    assert migrated["reply"].get("ok"), migrated["reply"]
+    assert migrated["src_status"] == 7              # migrated away
+    # the root file system was mounted at the destination, after the move
+    assert "VFS: Mounted root (ext2 filesystem)" not in migrated["src"]
+    assert "VFS: Mounted root (ext2 filesystem)" in migrated["dst"], \
+        migrated["dst"][-3000:] + migrated["dst_stderr"][-2000:]
+    assert migrated["dst_status"] == 3, migrated["dst_stderr"][-2000:]
+
+
+def test_virtio_net_answers_at_the_destination(migrated):
+    out = migrated["ping_after"]
+    assert out.returncode == 0 and " 0% packet loss" in out.stdout, \
+        out.stdout + out.stderr
+
+
+def test_virtio_console_and_netconsole_carry_on(migrated):
+    # hvc0 output continues into the destination's --vconsole file, and
+    # netconsole datagrams keep coming from the destination
+    assert "No working init found" in migrated["dst_hvc0"]
+    assert "VFS: Mounted root (ext2 filesystem)" in migrated["netconsole"]

@@ -360,3 +360,49 @@ def test_link_cut_between_namespaces(plain_vmm, tmp_path, key_file, two_hosts):
         assert res["status"] == "pass" and res["errors"] == "0", res
     finally:
         stop(src, dst)
+
+
+def disk_is_locked(vmm, img):
+    """Whether a third monitor is refused the image (someone holds it)."""
+    proc = subprocess.run(vmm.cmd("--disk", f"format=raw, vdev=xvda, "
+                                  f"access=rw, target={img}"),
+                          capture_output=True, text=True, timeout=30,
+                          env=vmm.env)
+    return proc.returncode == EXIT_ERROR and "locked" in proc.stderr
+
+
+def test_disks_move_their_locks(plain_vmm, tmp_path, key_file):
+    # shared storage: both monitors open the image; the source holds the
+    # lock until it hands the guest over, then the destination takes it
+    vmm = plain_vmm
+    img = tmp_path / "shared.img"
+    img.write_bytes(b"\0" * (1 << 20))
+    port = free_port()
+    dst, dsock = start_destination(vmm, tmp_path, key_file,
+                                   f"tcp:127.0.0.1:{port}")
+    ssock = tmp_path / "src.sock"
+    src = subprocess.Popen(vmm.cmd("--control", str(ssock), "--disk",
+                                   f"format=raw, vdev=xvda, access=rw, "
+                                   f"target={img}", memory=64,
+                                   cmdline=dirty_cmdline(8, 20)),
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=vmm.env, text=True)
+    try:
+        wait_socket(ssock, src)
+        before = until_full_pass(src)
+        assert disk_is_locked(vmm, img)               # by the source
+        reply = request(ssock, {"cmd": "migrate-send",
+                                "address": f"127.0.0.1:{port}", "key": KEY,
+                                "live": True, "config": DOMAIN})
+        assert reply["ok"], reply
+        assert src.wait(timeout=10) == EXIT_SAVED
+        wait_socket(dsock, dst)
+        assert disk_is_locked(vmm, img)               # by the destination
+        res = progress(dst)
+        assert res["written"] >= before["written"]
+        res = finish(dst)
+        assert res["status"] == "pass" and res["errors"] == "0", res
+        assert dst.wait(timeout=10) == EXIT_POWEROFF
+        assert "still locked" not in dst.stderr.read()
+    finally:
+        stop(src, dst)
