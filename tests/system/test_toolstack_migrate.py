@@ -125,3 +125,20 @@ def test_resource_caps_the_bandwidth(hosts):
     bad = a.xm("migrate", "-r", "0", "--port", b.port, "x", b.addr,
                check=False)
     assert bad.returncode == 2 and "--resource 0" in bad.stderr
+
+
+def test_migrate_a_domain_with_a_disk(hosts, tmp_path):
+    # shared storage: the same image path on both "hosts"; its lock moves
+    # with the guest, and the guest's disk works at the destination
+    a, b = hosts("a"), hosts("b")
+    img = tmp_path / "shared.img"
+    img.write_bytes(b"\0" * (4 << 20))
+    a.create("withdisk", test="blk-pattern", extra="sectors=64 hold",
+             disk=[f"file:{img},xvda,w"])
+    a.wait_console("withdisk", "blk flushed")
+    a.xm("migrate", "--live", "--port", b.port, "withdisk", b.addr)
+    assert "withdisk" not in a.domains() and "withdisk" in b.domains()
+    # a second domain on the same image is refused: the destination has it
+    out = b.xm("create", b.config("second", disk=[f"file:{img},xvda,w"]),
+               check=False)
+    assert out.returncode != 0 and "locked" in out.stderr, out.stderr
