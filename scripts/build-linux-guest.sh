@@ -45,20 +45,9 @@ stale() {
 }
 
 # --- 1. Debian packages this script uses ------------------------------------
-PKGS="apt dpkg kmod busybox-static cpio xz-utils zstd lz4 python3"
-missing=""
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	[ "$(id -u)" = 0 ] || die "need these Debian packages (run as root to install):$missing"
-	log "installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing
-fi
+# shellcheck source=scripts/linux-guest/ensure-packages.sh
+. "$HELPERS/ensure-packages.sh"
+ensure_packages apt dpkg kmod busybox-static cpio xz-utils zstd lz4 python3
 
 # --- 2. the kernel package: resolve, download, unpack ------------------------
 mkdir -p "$CACHE/debs"

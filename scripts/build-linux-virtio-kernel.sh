@@ -27,20 +27,9 @@ PKG=linux-source-6.1
 log() { echo "build-linux-virtio-kernel: $*"; }
 die() { echo "build-linux-virtio-kernel: $*" >&2; exit 1; }
 
-PKGS="apt dpkg make gcc bc flex bison xz-utils"
-missing=""
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	[ "$(id -u)" = 0 ] || die "need these Debian packages (run as root to install):$missing"
-	log "installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing
-fi
+# shellcheck source=scripts/linux-guest/ensure-packages.sh
+. "$REPO/scripts/linux-guest/ensure-packages.sh"
+ensure_packages apt dpkg make gcc bc flex bison xz-utils e2fsprogs
 
 version=$(apt-cache policy "$PKG" | awk '/Candidate:/ { print $2 }')
 [ -n "$version" ] && [ "$version" != "(none)" ] || die "$PKG: not available from apt"
