@@ -109,6 +109,9 @@ VMM_SRCS += devices/disks.c devices/virtio_blk.c devices/virtio_blk_req.c \
 VMM_SRCS += devices/block_fixed.c devices/block_lock.c
 VMM_LIBS += -luring -lz
 
+UNIT_TESTS += tests/unit/test_block_lock.c
+test_block_lock_SRCS := devices/block_lock.c
+
 UNIT_TESTS += tests/unit/test_virtio_blk_req.c
 test_virtio_blk_req_SRCS := devices/virtio_blk_req.c devices/virtqueue.c \
 			    vmm/guest_memory.c
