@@ -12,21 +12,21 @@
 #include "daemon/domain.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/xs_local.h"
 #include "daemon/xs_server.h"
 #include "lib/log.h"
 
+/* The node's permissions as the wire spells them: "n5", "r0", ... */
 static json_t *perms_json(const struct xs_perm *p, unsigned n)
 {
-	static const char letter[] = { 'n', 'r', 'w', 'b' };
+	char buf[XENSTORE_PAYLOAD_MAX];
+	size_t len = xs_perms_format(p, n, buf, sizeof(buf));
 	json_t *a = json_array();
 
-	for (unsigned i = 0; i < n; i++)
-		json_array_append_new(a, json_sprintf("%c%u",
-					letter[p[i].access & 3], p[i].domid));
+	for (size_t off = 0; off < len; off += strlen(buf + off) + 1)
+		json_array_append_new(a, json_string(buf + off));
 	return a;
 }
 
@@ -73,56 +73,59 @@ static bool safe_rel(const char *p)
 }
 
 #define NODE_PERMS_MAX 16
+#define PERM_TEXT_MAX 8		/* "b65535" and its nul */
 
 /*
- * The node's saved permission list for the guest now `domid`: entries for
- * `old` name `domid`; the owner entry must be the guest's (a record from
- * before permissions were carried, or a damaged one, gets owner-only).
- * Strings go to buf; returns the count.
+ * The node's saved permissions, checked as the store checks SET_PERMS
+ * (xs_perms_parse), with entries for the guest's old ID naming its new
+ * one.  A record from before permissions were carried, or a list that is
+ * malformed, too long or not owned by the guest, gives owner-only.
  */
-static size_t node_perms(json_t *saved, unsigned old, unsigned domid,
-			 char buf[][16], const char **out)
+static unsigned node_perms(json_t *saved, unsigned old, unsigned domid,
+			   struct xs_perm *p)
 {
-	size_t i, n = 0;
+	char wire[NODE_PERMS_MAX * PERM_TEXT_MAX];
+	size_t len = 0, i;
+	unsigned n = 0;
 	json_t *e;
 
 	json_array_foreach(saved, i, e) {
 		const char *s = json_string_value(e);
-		char *end;
-		unsigned long id;
+		size_t l = s ? strlen(s) + 1 : 0;
 
-		if (n == NODE_PERMS_MAX || !s || !s[0] ||
-		    !strchr("nrwb", s[0]) || (id = strtoul(s + 1, &end, 10), *end) ||
-		    end == s + 1 || id > 0xffff)
+		if (!s || len + l > sizeof(wire)) {
+			len = 0;	/* refused below */
 			break;
-		snprintf(buf[n], 16, "%c%lu", s[0], id == old ? domid : id);
-		out[n] = buf[n];
-		n++;
+		}
+		memcpy(wire + len, s, l);
+		len += l;
 	}
-	if (n == 0 || i < json_array_size(saved) ||
-	    strtoul(buf[0] + 1, NULL, 10) != domid) {
-		snprintf(buf[0], 16, "n%u", domid);
-		out[0] = buf[0];
-		n = 1;
+	if (xs_perms_parse(wire, len, p, NODE_PERMS_MAX, &n) == 0) {
+		for (unsigned k = 0; k < n; k++)
+			if (p[k].domid == old)
+				p[k].domid = domid;
+		if (p[0].domid == domid)
+			return n;
 	}
-	return n;
+	p[0] = (struct xs_perm){ .domid = domid, .access = XS_PERM_NONE };
+	return 1;
 }
 
 static void write_node(struct domain *d, json_t *n, unsigned old)
 {
 	const char *rel = json_string_value(json_object_get(n, "path"));
 	const char *val = json_string_value(json_object_get(n, "value"));
-	const char *perms[NODE_PERMS_MAX];
-	char buf[NODE_PERMS_MAX][16], path[4200];
-	size_t np;
+	struct xs_perm perms[NODE_PERMS_MAX];
+	char path[4200];
+	unsigned np;
 
 	if (!rel || !val || !safe_rel(rel) ||
 	    (size_t)snprintf(path, sizeof(path), "/local/domain/%u/%s",
 			     d->domid, rel) >= sizeof(path))
 		return;
-	np = node_perms(json_object_get(n, "perms"), old, d->domid, buf, perms);
+	np = node_perms(json_object_get(n, "perms"), old, d->domid, perms);
 	if (xs_local_write(d->mgr->xsl, path, val) < 0 ||
-	    xs_local_set_perms(d->mgr->xsl, path, perms, np) < 0)
+	    xs_local_set_perm_list(d->mgr->xsl, path, perms, np) < 0)
 		log_warn("domain %s: cannot restore its store node %s",
 			 d->name, path);
 }

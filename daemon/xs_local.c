@@ -149,6 +149,21 @@ int xs_local_set_perms(struct xs_local *xl, const char *path,
 	return transact(xl, XS_SET_PERMS, buf, len, NULL);
 }
 
+int xs_local_set_perm_list(struct xs_local *xl, const char *path,
+			   const struct xs_perm *perms, unsigned n)
+{
+	char buf[XENSTORE_PAYLOAD_MAX];
+	size_t len = strlen(path) + 1, used;
+
+	if (len > sizeof(buf))
+		return -E2BIG;
+	memcpy(buf, path, len);
+	used = xs_perms_format(perms, n, buf + len, sizeof(buf) - len);
+	if (!used)
+		return -E2BIG;
+	return transact(xl, XS_SET_PERMS, buf, len + used, NULL);
+}
+
 char *xs_local_read(struct xs_local *xl, const char *path)
 {
 	char *out = NULL;

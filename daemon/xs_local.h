@@ -26,6 +26,9 @@ int xs_local_rm(struct xs_local *xl, const char *path);
 /* perms in xenstore-chmod's form, one string per entry: "n0", "r5". */
 int xs_local_set_perms(struct xs_local *xl, const char *path,
 		       const char *const *perms, size_t n);
+/* The same from parsed entries (xs_perms.h). */
+int xs_local_set_perm_list(struct xs_local *xl, const char *path,
+			   const struct xs_perm *perms, unsigned n);
 /* The value, malloc'd, or NULL (errno set: ENOENT, ...). */
 char *xs_local_read(struct xs_local *xl, const char *path);
 

@@ -383,8 +383,7 @@ static void vb_queue_notify(struct virtio_dev *vdev, unsigned q)
 	struct virtio_blk *vb = vb_of(vdev);
 	struct poll_ctx c = { vb, q };
 
-	process_queue(vb, q);
-	signal_queues(vb);
+	poll_run(&c);
 	virtio_poll_queue(vdev, q, &vb->queues[q].poll, &poll_ops, &c);
 }
 
